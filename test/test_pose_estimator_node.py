@@ -1,0 +1,315 @@
+"""The pose_estimator node with real rclpy, real DDS traffic and the real mobilenet_thin weights."""
+
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
+
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from tf_pose_ros.msg import Keypoint, Persons  # noqa: E402
+from tf_pose_ros.ros.image_conversion import bgr8_to_compressed_msg, encode_image_msg  # noqa: E402
+from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode  # noqa: E402
+
+DOMAIN_ID = 61 + os.getpid() % 40
+QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class Harness:
+    """A pose node plus a test node that publishes frames and collects what comes back."""
+
+    def __init__(self, context, name, overrides):
+        self.node = PoseEstimatorNode(context=context, parameter_overrides=overrides)
+        self.peer = Node('peer_' + name, context=context)
+        topic = self.node.get_parameter('image_topic').value
+        compressed = self.node.get_parameter('use_compressed').value
+        self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
+                                                    topic + ('/compressed' if compressed else ''), QOS)
+        self.persons, self.annotated, self.diagnostics = [], [], []
+        self.lock = threading.Lock()
+        self.peer.create_subscription(Persons, '/pose_estimator/persons', self._keep(self.persons), 10)
+        self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 10)
+        self._annotated_sub = None
+        self.executor = MultiThreadedExecutor(num_threads=3, context=context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.peer)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, what='the node to subscribe')
+
+    def _keep(self, store):
+        def callback(msg):
+            with self.lock:
+                store.append(msg)
+        return callback
+
+    def watch_annotated(self):
+        if self._annotated_sub is None:
+            self._annotated_sub = self.peer.create_subscription(
+                Image, '/pose_estimator/image_annotated', self._keep(self.annotated), 10)
+            self.wait_for(lambda: self.node.annotated_pub.get_subscription_count() > 0,
+                          what='the annotated subscription')
+
+    @staticmethod
+    def wait_for(condition, timeout=30.0, what='condition'):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.02)
+        raise AssertionError('timed out waiting for %s' % what)
+
+    def header(self, frame_id='camera', sec=None):
+        header = Header(frame_id=frame_id)
+        header.stamp = self.peer.get_clock().now().to_msg() if sec is None else rclpy.time.Time(
+            seconds=sec).to_msg()
+        return header
+
+    def send(self, msg, timeout=30.0):
+        """Publish a frame and return the Persons message carrying its stamp."""
+        before = self.node.stats.snapshot().get('processed', 0)
+        self.image_pub.publish(msg)
+        stamp = msg.header.stamp
+
+        def arrived():
+            with self.lock:
+                return any(p.header.stamp == stamp for p in self.persons)
+        self.wait_for(arrived, timeout, what='Persons for stamp %s' % stamp)
+        with self.lock:
+            found = [p for p in self.persons if p.header.stamp == stamp][-1]
+        assert self.node.stats.snapshot().get('processed', 0) > before
+        return found
+
+    def close(self):
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.peer.destroy_node()
+
+
+@pytest.fixture(scope='module')
+def context():
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    yield ctx
+    rclpy.shutdown(context=ctx)
+
+
+@pytest.fixture(scope='module')
+def harness(context, mobilenet_thin_path):
+    h = Harness(context, 'raw', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
+                                 Parameter('qos_depth', value=1), Parameter('diagnostics_period', value=0.5)])
+    yield h
+    h.close()
+
+
+def _nose(person):
+    for keypoint in person.keypoints:
+        if keypoint.id == Keypoint.NOSE:
+            return keypoint
+    raise AssertionError('no nose')
+
+
+def test_persons_carry_the_image_header_and_plausible_keypoints(harness, astronaut):
+    header = harness.header('head_camera_optical')
+    persons = harness.send(encode_image_msg(astronaut, 'bgr8', header))
+    assert persons.header.frame_id == 'head_camera_optical' and persons.header.stamp == header.stamp
+    assert (persons.image_width, persons.image_height) == (512, 512)
+    assert persons.model == 'mobilenet_thin'
+    assert len(persons.persons) == 1
+    person = persons.persons[0]
+    assert person.id == 0 and person.score > 0.3
+    nose = _nose(person)
+    assert nose.name == 'nose' and 180 < nose.x < 270 and 80 < nose.y < 170 and nose.confidence > 0.3
+    assert len({k.id for k in person.keypoints}) == len(person.keypoints) >= 8
+
+
+@pytest.mark.parametrize('encoding', ['bgr8', 'rgb8', 'bgra8', 'rgba8', 'mono8', 'mono16', '16UC1'])
+def test_every_supported_encoding(harness, astronaut, encoding):
+    persons = harness.send(encode_image_msg(astronaut, encoding, harness.header()))
+    assert len(persons.persons) == 1
+    assert 170 < _nose(persons.persons[0]).x < 280
+
+
+def test_annotated_image(harness, astronaut):
+    harness.watch_annotated()
+    header = harness.header('annotated_check')
+    harness.send(encode_image_msg(astronaut, 'bgr8', header))
+    harness.wait_for(lambda: any(m.header.stamp == header.stamp for m in harness.annotated), what='annotated')
+    image = [m for m in harness.annotated if m.header.stamp == header.stamp][-1]
+    assert (image.width, image.height, image.encoding) == (512, 512, 'bgr8')
+    pixels = np.frombuffer(bytes(image.data), np.uint8).reshape(512, 512, 3)
+    assert np.count_nonzero(np.any(pixels != astronaut, axis=2)) > 500
+
+
+def test_diagnostics(harness, astronaut):
+    harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
+    harness.diagnostics.clear()
+    harness.wait_for(lambda: len(harness.diagnostics) >= 2, what='diagnostics')
+    status = [s for m in harness.diagnostics for s in m.status if 'pose_estimator' in s.name][-1]
+    values = {kv.key: kv.value for kv in status.values}
+    assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
+    assert int(values['processed']) >= 1 and float(values['pipeline_ms_mean']) > 0
+    for key in ('received', 'dropped', 'invalid', 'rate_hz', 'latency_ms_mean'):
+        assert key in values
+
+
+def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):
+    before = harness.node.stats.snapshot().get('invalid', 0)
+    bad = [
+        Image(header=harness.header(), height=10, width=10, encoding='yuv422_yuy2', step=20, data=bytes(200)),
+        Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=30, data=bytes(100)),
+        Image(header=harness.header(), height=0, width=0, encoding='bgr8', step=0, data=b''),
+        Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=10, data=bytes(100)),
+    ]
+    for msg in bad:
+        harness.image_pub.publish(msg)
+        harness.wait_for(lambda: not harness.node._slot.pending, what='the bad frame to be taken')
+        time.sleep(0.05)
+    harness.wait_for(lambda: harness.node.stats.snapshot().get('invalid', 0) >= before + len(bad),
+                     what='invalid count')
+    persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
+    assert len(persons.persons) == 1
+
+
+def _set(harness, name, value):
+    from rclpy.parameter_client import AsyncParameterClient
+
+    client = AsyncParameterClient(harness.peer, 'pose_estimator')
+    assert client.wait_for_services(timeout_sec=10.0)
+    future = client.set_parameters([Parameter(name, value=value)])
+    harness.wait_for(future.done, timeout=60.0, what='set_parameters response')
+    return future.result().results[0]
+
+
+def test_runtime_parameter_changes(harness, astronaut, tmp_path):
+    result = _set(harness, 'resolution', '320x240')
+    assert result.successful, result.reason
+    assert harness.node._estimator.resolution == (320, 240)
+    assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
+
+    for name, value, reason in [('resolution', '431x368', 'multiples of 16'), ('model', 'resnet', 'unknown model'),
+                                ('device', 'tpu', 'device'), ('upsample_ratio', 0.1, 'within'),
+                                ('image_topic', 'other', 'read-only'), ('qos_depth', 5, 'read-only')]:
+        result = _set(harness, name, value)
+        assert not result.successful and reason in result.reason, (name, result.reason)
+
+    corrupt = tmp_path / 'graph_opt.pb'
+    corrupt.write_bytes(b'\x00not a graph')
+    result = _set(harness, 'model_path', str(corrupt))
+    assert not result.successful and 'not a TensorFlow frozen graph' in result.reason
+    assert harness.node.get_parameter('resolution').value == '320x240'
+    assert harness.node.get_parameter('model_path').value == ''
+    # The running configuration keeps working after the rejections.
+    assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
+
+    assert _set(harness, 'min_person_score', 5.0).successful
+    assert harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons == []
+    assert _set(harness, 'min_person_score', 0.0).successful
+    assert _set(harness, 'resolution', '432x368').successful
+
+
+def _rss_mb():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def test_burst_faster_than_inference_stays_current(harness, astronaut):
+    frames = [encode_image_msg(np.ascontiguousarray(np.roll(astronaut, i, axis=1)), 'bgr8', harness.header(sec=1000 + i))
+              for i in range(40)]
+    harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
+    rss_before = _rss_mb()
+    start = harness.node.stats.snapshot()
+    for _ in range(3):
+        for msg in frames:
+            harness.image_pub.publish(msg)
+            time.sleep(0.002)
+        # The newest frame of each burst is always processed.
+        harness.wait_for(lambda: any(p.header.stamp == frames[-1].header.stamp for p in harness.persons),
+                         what='the last frame of the burst')
+        harness.persons.clear()
+    figures = harness.node.stats.snapshot()
+    # Most of the 120 frames were skipped (by the node's slot, or by DDS's depth-1 history).
+    assert figures['processed'] - start['processed'] < 60
+    assert figures.get('dropped', 0) > start.get('dropped', 0)
+    assert figures['received'] >= figures['processed'] + figures['dropped']
+    assert _rss_mb() - rss_before < 60, 'memory grew during bursts'
+
+
+def test_compressed_input(context, mobilenet_thin_path, astronaut):
+    h = Harness(context, 'compressed', [Parameter('device', value='cpu'), Parameter('use_compressed', value=True),
+                                        Parameter('image_topic', value='camera/image'),
+                                        Parameter('qos_reliability', value='reliable')])
+    try:
+        assert h.node.subscription.topic_name == '/camera/image/compressed'
+        for fmt in ('jpeg', 'png'):
+            persons = h.send(bgr8_to_compressed_msg(astronaut, h.header(), fmt=fmt))
+            assert len(persons.persons) == 1
+        h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=b'\xff\xd8garbage'))
+        h.wait_for(lambda: h.node.stats.snapshot().get('invalid', 0) >= 1, what='invalid compressed frame')
+    finally:
+        h.close()
+
+
+def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(context, mobilenet_thin_path, tmp_path, astronaut):
+    h = Harness(context, 'missing', [Parameter('model_path', value=str(tmp_path / 'absent.pb')),
+                                     Parameter('qos_reliability', value='reliable'),
+                                     Parameter('diagnostics_period', value=0.2)])
+    try:
+        assert h.node._estimator is None
+        h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message
+                               for m in h.diagnostics for s in m.status), what='ERROR diagnostics')
+        h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))
+        h.wait_for(lambda: h.node.stats.snapshot().get('skipped_no_model', 0) >= 1, what='skipped count')
+        assert _set(h, 'model_path', str(mobilenet_thin_path)).successful
+        assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
+    finally:
+        h.close()
+
+
+def test_console_entry_point_runs_the_node(context, mobilenet_thin_path, astronaut):
+    """The installed `pose_estimator` executable, as a separate process with --ros-args."""
+    exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
+    if not os.path.exists(exe):
+        pytest.fail('%s missing: run `make setup`' % exe)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID))
+    proc = subprocess.Popen([exe, '--ros-args', '-r', '__ns:=/robot', '-p', 'device:=cpu',
+                             '-p', 'qos_reliability:=reliable', '-p', 'image_topic:=/robot/camera/image_raw'],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peer = Node('entry_point_peer', context=context)
+    received = []
+    peer.create_subscription(Persons, '/robot/pose_estimator/persons', received.append, 10)
+    pub = peer.create_publisher(Image, '/robot/camera/image_raw', QOS)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(peer)
+    try:
+        deadline = time.monotonic() + 90
+        while not received and time.monotonic() < deadline and proc.poll() is None:
+            if pub.get_subscription_count() > 0:
+                header = Header(frame_id='camera')
+                header.stamp = peer.get_clock().now().to_msg()
+                pub.publish(encode_image_msg(astronaut, 'bgr8', header))
+            executor.spin_once(timeout_sec=0.5)
+        assert received, 'no Persons from the entry point (exit code %s)' % proc.poll()
+        assert len(received[0].persons) == 1
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+        executor.shutdown()
+        peer.destroy_node()
+    assert 'loaded mobilenet_thin' in out

@@ -1,0 +1,73 @@
+"""Upsampling, smoothing and peak finding against TensorFlow's ops and the original's maps."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_pose_ros import postprocess as pp
+from tf_pose_ros.network import FrozenGraphNetwork
+from tf_pose_ros.parts import NUM_PARTS
+
+
+def _tf_reference_kernel():
+    # tf-pose's 2-D kernel, built the way the original builds it (sqrt of the outer product).
+    from scipy import stats
+
+    n, sigma = pp.SMOOTH_KERNEL_SIZE, pp.SMOOTH_SIGMA
+    interval = (2 * sigma + 1.0) / n
+    x = np.linspace(-sigma - interval / 2.0, sigma + interval / 2.0, n + 1)
+    k1 = np.diff(stats.norm.cdf(x))
+    k2 = np.sqrt(np.outer(k1, k1))
+    return (k2 / k2.sum()).astype(np.float32)
+
+
+def test_separable_kernel_equals_original_2d_kernel():
+    k = pp.gaussian_kernel_1d()
+    np.testing.assert_allclose(np.outer(k, k), _tf_reference_kernel(), atol=1e-8)
+
+
+@pytest.mark.parametrize('ratio', [4.0, 2.5, 1.0, 0.5])
+def test_upsample_matches_tf_area_resize(ratio):
+    rng = np.random.default_rng(0)
+    maps = rng.random((46, 54, 57), dtype=np.float32)
+    size = pp.upsampled_size((432, 368), ratio)
+    ours = pp.upsample(maps, size)
+    ref = tf.image.resize(maps[None], (size[1], size[0]), method='area').numpy()[0]
+    assert ours.shape == (size[1], size[0], 57)
+    # Fractional ratios mix neighbours; OpenCV and TF round those sums differently (~1e-5).
+    np.testing.assert_allclose(ours, ref, atol=5e-5)
+
+
+def test_smoothing_and_nms_match_tf_ops():
+    rng = np.random.default_rng(1)
+    heat = pp.upsample(rng.random((23, 27, 19), dtype=np.float32), (108, 92))
+    ours = pp.smooth(heat)
+    kernel = np.repeat(_tf_reference_kernel()[:, :, None, None], 19, axis=2)
+    ref = tf.nn.depthwise_conv2d(heat[None], kernel, [1, 1, 1, 1], 'SAME').numpy()[0]
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+    pooled = tf.nn.pool(ref[None], window_shape=(3, 3), pooling_type='MAX', padding='SAME').numpy()[0]
+    expected_peaks = np.where(ref == pooled, ref, 0)
+    ours_peaks = pp.find_peaks(ref)
+    np.testing.assert_array_equal(ours_peaks, expected_peaks)
+
+
+def test_pipeline_reproduces_original_maps(mobilenet_thin_path, paf_vectors):
+    frames, _ = paf_vectors
+    network = FrozenGraphNetwork(mobilenet_thin_path, device='cpu')
+    for name, frame in frames.items():
+        output = network(frame['net_input'][None].astype(np.float32))[0]
+        peaks, heat, paf = pp.postprocess(output, pp.upsampled_size((432, 368), 4.0))
+        np.testing.assert_allclose(heat, frame['heat'], atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(paf, frame['paf'], atol=1e-5, err_msg=name)
+        # Body-part peaks above the grouping threshold sit exactly where the original's do.
+        ours = peaks[..., :NUM_PARTS] > 0.05
+        theirs = frame['peaks'][..., :NUM_PARTS] > 0.05
+        np.testing.assert_array_equal(ours, theirs, err_msg=name)
+        np.testing.assert_allclose(peaks[..., :NUM_PARTS][ours], frame['peaks'][..., :NUM_PARTS][theirs],
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize('bad', [0, -1, 'x', float('nan'), 9])
+def test_bad_upsample_ratio(bad):
+    with pytest.raises(ValueError):
+        pp.validate_upsample_ratio(bad)

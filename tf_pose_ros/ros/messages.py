@@ -1,0 +1,24 @@
+"""Pose results as tf_pose_ros messages."""
+
+from __future__ import annotations
+
+from tf_pose_ros.msg import Keypoint, Person, Persons
+from tf_pose_ros.people import PoseResult
+
+
+def persons_msg(result: PoseResult, header, model: str, min_person_score: float = 0.0,
+                min_keypoint_score: float = 0.0) -> Persons:
+    """Build a Persons message for one frame; ``header`` is the image's, copied as is."""
+    msg = Persons()
+    msg.header = header
+    msg.image_width, msg.image_height = result.image_size
+    msg.model = model
+    for person in result.persons:
+        if person.score < min_person_score:
+            continue
+        person_msg = Person(id=len(msg.persons), score=float(person.score))
+        person_msg.keypoints = [
+            Keypoint(id=k.id, name=k.name, x=float(k.x), y=float(k.y), confidence=float(k.score))
+            for k in person.keypoints if k.score >= min_keypoint_score]
+        msg.persons.append(person_msg)
+    return msg

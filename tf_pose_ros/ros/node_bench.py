@@ -1,0 +1,97 @@
+"""Benchmark of the pose node against a live camera-like source.
+
+An image_source process publishes 640x480 frames at 30 Hz; the pose node runs here and this prints
+its stamp-to-publish latency and publish rate against its own pipeline time (targets: latency at
+most 1.15 x pipeline, rate at least 0.95 / pipeline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+
+from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+
+
+def main(argv=None) -> int:
+    """Entry point: ``python -m tf_pose_ros.ros.node_bench`` (``make bench-node``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seconds', type=float, default=20.0, help='measuring time (default: %(default)s)')
+    parser.add_argument('--warmup', type=float, default=5.0, help='seconds ignored at the start')
+    parser.add_argument('--rate', type=float, default=30.0, help='source rate in Hz (default: %(default)s)')
+    parser.add_argument('--size', default='640x480', help='source frame size (default: %(default)s)')
+    parser.add_argument('--model', default='mobilenet_thin')
+    parser.add_argument('--resolution', default='432x368')
+    parser.add_argument('--device', default='auto')
+    parser.add_argument('--json', action='store_true', help='print JSON')
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split('x'))
+
+    domain = str(os.environ.get('ROS_DOMAIN_ID', 90 + os.getpid() % 10))
+    env = dict(os.environ, ROS_DOMAIN_ID=domain)
+    source = subprocess.Popen(
+        [sys.executable, '-m', 'tf_pose_ros.ros.image_source_node', '--ros-args',
+         '-p', 'source:=demo', '-p', 'rate:=%f' % args.rate, '-p', 'width:=%d' % width, '-p', 'height:=%d' % height,
+         '-p', 'count:=0', '-p', 'qos_reliability:=best_effort', '-p', 'qos_depth:=1'],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rclpy.init(domain_id=int(domain))
+    node = PoseEstimatorNode(parameter_overrides=[
+        Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
+        Parameter('device', value=args.device), Parameter('publish_annotated', value=False)])
+    node.stats.window = args.seconds + args.warmup + 10.0
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        time.sleep(args.warmup)
+        start = node.stats.snapshot()
+        node.stats.reset_window()
+        time.sleep(args.seconds)
+        end = node.stats.snapshot()
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        source.terminate()
+        source.wait(timeout=10)
+
+    if 'pipeline_ms_mean' not in end:
+        print('no frames were processed: is the image source running?', file=sys.stderr)
+        return 1
+    pipeline = end['pipeline_ms_mean']
+    row = {
+        'model': args.model, 'resolution': args.resolution, 'device': node.config['device'],
+        'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
+        'received': end['received'] - start.get('received', 0),
+        'processed': end['processed'] - start.get('processed', 0),
+        'dropped': end.get('dropped', 0) - start.get('dropped', 0),
+        'pipeline_ms': pipeline, 'latency_ms': end['latency_ms_mean'], 'latency_ms_max': end['latency_ms_max'],
+        'publish_hz': end['rate_hz'],
+    }
+    row['latency_over_pipeline'] = row['latency_ms'] / pipeline
+    row['rate_times_pipeline'] = row['publish_hz'] * pipeline / 1e3
+    if args.json:
+        print(json.dumps(row, indent=1))
+    else:
+        print('%s %s on %s, source %g Hz %s, %g s: received %d, processed %d, dropped %d' % (
+            row['model'], row['resolution'], row['device'], args.rate, args.size, args.seconds,
+            row['received'], row['processed'], row['dropped']))
+        print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
+              % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
+        print('publish rate %.2f Hz = %.3f / pipeline (target >= 0.95)' % (row['publish_hz'],
+                                                                          row['rate_times_pipeline']))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

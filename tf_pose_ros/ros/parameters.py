@@ -1,0 +1,85 @@
+"""The pose node's parameters: declarations with descriptors, and validation of new values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from tf_pose_ros.models import MODELS, get_spec, parse_resolution
+from tf_pose_ros.network import parse_device
+from tf_pose_ros.postprocess import validate_upsample_ratio
+
+RELIABILITIES = ('best_effort', 'reliable')
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One node parameter: default, help text, numeric range, and whether it may change at run time."""
+
+    name: str
+    default: Any
+    description: str
+    read_only: bool = False
+    range: Optional[Tuple[float, float]] = None
+    check: Optional[Callable[[Any], Any]] = None
+
+
+def _check_model(value):
+    get_spec(value)
+
+
+def _check_reliability(value):
+    if value not in RELIABILITIES:
+        raise ValueError('qos_reliability must be one of %s' % ', '.join(RELIABILITIES))
+
+
+def _check_resolution(value):
+    if value != '':
+        parse_resolution(value)
+
+
+PARAMS: Tuple[ParamDef, ...] = (
+    ParamDef('model', 'mobilenet_thin', 'pose network: ' + ', '.join(MODELS), check=_check_model),
+    ParamDef('model_path', '', 'explicit tf-pose frozen graph to load instead of the registry lookup'),
+    ParamDef('model_dir', '', 'directory searched first for <model>/graph_opt.pb'),
+    ParamDef('resolution', '432x368', "network input WIDTHxHEIGHT, multiples of 16; '' = the model's",
+             check=_check_resolution),
+    ParamDef('upsample_ratio', 4.0, 'heatmap/PAF upsampling before grouping', range=(0.5, 8.0),
+             check=validate_upsample_ratio),
+    ParamDef('device', 'auto', "'cpu', 'gpu', 'gpu:N' or 'auto'", check=parse_device),
+    ParamDef('image_topic', 'image_raw', 'input image topic (CompressedImage on <topic>/compressed)',
+             read_only=True),
+    ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
+             read_only=True),
+    ParamDef('qos_reliability', 'best_effort', "input QoS reliability: 'best_effort' or 'reliable'",
+             read_only=True, check=_check_reliability),
+    ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
+    ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
+    ParamDef('min_person_score', 0.0, 'persons scoring lower are not published', range=(0.0, 10.0)),
+    ParamDef('min_keypoint_score', 0.0, 'keypoints scoring lower are left out', range=(0.0, 2.0)),
+    ParamDef('diagnostics_period', 1.0, 'seconds between /diagnostics messages', read_only=True,
+             range=(0.1, 60.0)),
+)
+PARAMS_BY_NAME: Dict[str, ParamDef] = {p.name: p for p in PARAMS}
+#: Changing any of these rebuilds the estimator.
+RELOAD_PARAMS = frozenset({'model', 'model_path', 'model_dir', 'resolution', 'upsample_ratio', 'device'})
+
+
+def validate(name: str, value: Any) -> Optional[str]:
+    """Reason why ``value`` is not acceptable for parameter ``name``, or None when it is."""
+    spec = PARAMS_BY_NAME.get(name)
+    if spec is None:
+        return None
+    expected = type(spec.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return '%s must be a %s, got %r' % (name, expected.__name__, value)
+    if spec.range is not None and not spec.range[0] <= value <= spec.range[1]:
+        return '%s must be within [%g, %g], got %r' % (name, spec.range[0], spec.range[1], value)
+    if spec.check is not None:
+        try:
+            spec.check(value)
+        except ValueError as err:
+            return str(err)
+    return None

@@ -1,0 +1,216 @@
+"""The ``pose_estimator`` node: camera images in, Persons (and an annotated image) out.
+
+The executor only hands frames to a one-slot mailbox; a dedicated thread runs inference on the
+newest frame, so callbacks never wait for the network and a slow network drops stale frames
+(counted) instead of queueing them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import CompressedImage, Image
+
+from tf_pose_ros.drawing import draw_persons
+from tf_pose_ros.estimator import PoseEstimator
+from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.frame_slot import LatestFrameSlot
+from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_image_msg,
+                                              compressed_msg_to_bgr8, image_msg_to_bgr8)
+from tf_pose_ros.ros.messages import persons_msg
+from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, validate
+from tf_pose_ros.ros.stats import PipelineStats
+
+LOG_THROTTLE_S = 5.0
+
+
+def _descriptor(param) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=param.description, read_only=param.read_only)
+    if param.range is not None:
+        low, high = param.range
+        if isinstance(param.default, float):
+            descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high))]
+        else:
+            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=1)]
+    return descriptor
+
+
+class PoseEstimatorNode(Node):
+    """Multi-person pose estimation on an image topic."""
+
+    def __init__(self, **kwargs):
+        super().__init__('pose_estimator', **kwargs)
+        for param in PARAMS:
+            self.declare_parameter(param.name, param.default, _descriptor(param))
+        self.config = {p.name: self.get_parameter(p.name).value for p in PARAMS}
+        self.stats = PipelineStats()
+        self._slot = LatestFrameSlot()
+        self._estimator: Optional[PoseEstimator] = None
+        self._load_error = ''
+        self._last_problems = 0
+
+        try:
+            bad = [r for r in (validate(name, value) for name, value in self.config.items()) if r]
+            if bad:
+                raise ValueError('; '.join(bad))
+            self._estimator = self._build_estimator(self.config)
+            self.get_logger().info('loaded %s at %s on %s' % (self._estimator.model, self.config['resolution']
+                                                             or 'its default resolution', self._estimator.device))
+        except Exception as err:  # the node stays up so a parameter change can fix the model
+            self._load_error = str(err)
+            self.get_logger().error('no model loaded: %s' % err)
+
+        self.persons_pub = self.create_publisher(Persons, '~/persons', 10)
+        self.annotated_pub = self.create_publisher(Image, '~/image_annotated', 1)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.config['qos_depth'],
+                         reliability=(ReliabilityPolicy.RELIABLE if self.config['qos_reliability'] == 'reliable'
+                                      else ReliabilityPolicy.BEST_EFFORT))
+        topic = self.config['image_topic']
+        if self.config['use_compressed']:
+            topic, msg_type, self._decode = topic + '/compressed', CompressedImage, compressed_msg_to_bgr8
+        else:
+            msg_type, self._decode = Image, image_msg_to_bgr8
+        # Frames keep arriving in their own group while a parameter change reloads the network.
+        self.subscription = self.create_subscription(
+            msg_type, topic, self._on_image, qos, callback_group=MutuallyExclusiveCallbackGroup())
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.create_timer(self.config['diagnostics_period'], self._publish_diagnostics)
+
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name='pose_inference', daemon=True)
+        self._worker.start()
+        self.get_logger().info('listening on %s (%s)' % (self.subscription.topic_name, msg_type.__name__))
+
+    # --- configuration -------------------------------------------------------------------------
+    @staticmethod
+    def _build_estimator(config) -> PoseEstimator:
+        return PoseEstimator(model=config['model'], model_path=config['model_path'] or None,
+                             resolution=config['resolution'] or None, upsample_ratio=config['upsample_ratio'],
+                             device=config['device'], model_dir=config['model_dir'] or None)
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        new_config = dict(self.config)
+        for param in params:
+            reason = validate(param.name, param.value)
+            if reason:
+                self.get_logger().warning('rejected %s=%r: %s' % (param.name, param.value, reason))
+                return SetParametersResult(successful=False, reason=reason)
+            new_config[param.name] = param.value
+        if any(new_config[name] != self.config[name] for name in RELOAD_PARAMS):
+            try:
+                estimator = self._build_estimator(new_config)
+            except Exception as err:  # a bad model keeps the running one
+                reason = 'cannot load the new configuration: %s' % err
+                self.get_logger().warning('rejected: %s' % reason)
+                return SetParametersResult(successful=False, reason=reason)
+            self._estimator, self._load_error = estimator, ''
+            self.get_logger().info('reloaded %s at %s on %s' % (estimator.model, estimator.resolution,
+                                                               estimator.device))
+        self.config = new_config
+        return SetParametersResult(successful=True)
+
+    # --- frames ----------------------------------------------------------------------------------
+    def _on_image(self, msg) -> None:
+        self.stats.count('received')
+        if self._slot.put(msg):
+            self.stats.count('dropped')
+
+    def _work(self) -> None:
+        while self._running:
+            entry = self._slot.take(timeout=0.2, fresh=True)
+            if entry is not None:
+                self._process(entry[0])
+
+    def _process(self, msg) -> None:
+        started = time.monotonic()
+        estimator = self._estimator
+        if estimator is None:
+            self.stats.count('skipped_no_model')
+            return
+        try:
+            image = self._decode(msg)
+        except ImageConversionError as err:
+            self.stats.count('invalid')
+            self.get_logger().warning('dropped a bad image message: %s' % err,
+                                      throttle_duration_sec=LOG_THROTTLE_S)
+            return
+        try:
+            result = estimator.infer(image)
+        except Exception as err:  # one bad frame must not end the inference thread
+            self.stats.count('failed')
+            self.get_logger().error('inference failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
+            return
+        config = self.config
+        self.persons_pub.publish(persons_msg(result, msg.header, estimator.model,
+                                             config['min_person_score'], config['min_keypoint_score']))
+        if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
+            self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
+                                                         msg.header))
+        self.stats.count('processed')
+        latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9
+        self.stats.record(latency, time.monotonic() - started)
+
+    # --- diagnostics -----------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        figures = self.stats.snapshot()
+        problems = sum(int(figures.get(k, 0)) for k in ('invalid', 'failed', 'skipped_no_model'))
+        status = DiagnosticStatus(name='%s: pose estimation' % self.get_fully_qualified_name(),
+                                  hardware_id=getattr(self._estimator, 'device', 'none'))
+        if self._estimator is None:
+            status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % self._load_error
+        elif problems > self._last_problems:
+            status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
+        else:
+            status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures['rate_hz']
+        self._last_problems = problems
+        values = {'model': self.config['model'], 'device': status.hardware_id,
+                  'resolution': self.config['resolution'] or 'model default',
+                  'upsample_ratio': '%g' % self.config['upsample_ratio']}
+        for key in ('received', 'processed', 'dropped', 'invalid', 'failed', 'skipped_no_model'):
+            values[key] = str(int(figures.get(key, 0)))
+        for key in ('rate_hz', 'latency_ms_mean', 'latency_ms_max', 'pipeline_ms_mean'):
+            if key in figures:
+                values[key] = '%.2f' % figures[key]
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self.diagnostics_pub.publish(array)
+
+    def destroy_node(self):
+        """Stop the inference thread, then the node."""
+        self._running = False
+        self._slot.close()
+        self._worker.join(timeout=5.0)
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Entry point of ``pose_estimator``."""
+    rclpy.init(args=args)
+    node = PoseEstimatorNode()
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Running counters and latency figures of the pose node, for diagnostics and logs."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Deque, Dict, Optional, Tuple
+
+
+class PipelineStats:
+    """Thread-safe frame counters plus a sliding window of recent publishes.
+
+    ``window`` seconds of (publish time, stamp-to-publish latency, pipeline time) feed the rate and
+    latency figures.
+    """
+
+    def __init__(self, window: float = 5.0):
+        self.window = window
+        self._lock = threading.Lock()
+        self._recent: Deque[Tuple[float, float, float]] = collections.deque()
+        self.counts: Dict[str, int] = collections.Counter()
+
+    def count(self, key: str, amount: int = 1) -> None:
+        """Add to a named counter (received, processed, dropped, invalid, failed)."""
+        with self._lock:
+            self.counts[key] += amount
+
+    def record(self, latency_s: float, pipeline_s: float, now: Optional[float] = None) -> None:
+        """Note one published result."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._recent.append((now, latency_s, pipeline_s))
+            self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        while self._recent and now - self._recent[0][0] > self.window:
+            self._recent.popleft()
+
+    def reset_window(self) -> None:
+        """Forget the recent publishes (counters stay)."""
+        with self._lock:
+            self._recent.clear()
+
+    def snapshot(self, now: Optional[float] = None) -> Dict[str, float]:
+        """Counters and window figures: rate_hz, latency_ms_mean/max, pipeline_ms_mean."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._trim(now)
+            recent = list(self._recent)
+            figures: Dict[str, float] = dict(self.counts)
+        if len(recent) >= 2:
+            span = recent[-1][0] - recent[0][0]
+            figures['rate_hz'] = (len(recent) - 1) / span if span > 0 else 0.0
+        else:
+            figures['rate_hz'] = 0.0
+        if recent:
+            figures['latency_ms_mean'] = 1e3 * sum(r[1] for r in recent) / len(recent)
+            figures['latency_ms_max'] = 1e3 * max(r[1] for r in recent)
+            figures['pipeline_ms_mean'] = 1e3 * sum(r[2] for r in recent) / len(recent)
+        return figures
