@@ -12,9 +12,9 @@ from tf_pose_ros.samples import demo_frames, group_photo_bgr
 @pytest.fixture
 def images(tmp_path, astronaut):
     single = tmp_path / 'astronaut.png'
-    group = tmp_path / 'group.jpg'
+    group = tmp_path / 'group.png'
     cv2.imwrite(str(single), astronaut)
-    cv2.imwrite(str(group), group_photo_bgr(2))
+    cv2.imwrite(str(group), group_photo_bgr(3))
     return single, group
 
 
@@ -28,7 +28,7 @@ def test_infer_writes_json_and_overlays(tmp_path, images, mobilenet_thin_path):
     assert report['model'] == 'mobilenet_thin' and report['resolution'] == [432, 368]
     first, second = report['images']
     assert first['file'] == str(images[0]) and (first['width'], first['height']) == (512, 512)
-    assert len(first['persons']) == 1 and len(second['persons']) == 2
+    assert len(first['persons']) == 1 and len(second['persons']) == 3
     keypoint = first['persons'][0]['keypoints'][0]
     assert set(keypoint) == {'id', 'name', 'x', 'y', 'score'}
     assert keypoint['id'] == 0 and keypoint['name'] == 'nose' and 180 < keypoint['x'] < 270
@@ -108,3 +108,17 @@ def test_models_fetch_into_a_directory(tmp_path, capsys):
 def test_models_fetch_refuses_unfetchable_models(tmp_path, capsys):
     assert main(['models', 'fetch', 'cmu', '--dest', str(tmp_path)]) == 2
     assert 'cannot be fetched' in capsys.readouterr().err
+
+
+def test_zoo_rows_real_and_random_weights():
+    from tf_pose_ros.bench import format_zoo_table, zoo_rows
+
+    rows = list(zoo_rows((96, 64), frames=1, device='cpu', names=['mobilenet_thin', 'mobilenet_fast']))
+    thin, fast = rows
+    assert thin['weights'] == 'real' and fast['weights'] == 'random'
+    assert thin['params'] == 1930872 and fast['params'] > 0
+    # GFLOPs scale with the pixels: 96x64 is 1/25.9 of 432x368, where mobilenet_thin needs ~9.9.
+    assert 0.3 < thin['gflops'] < 0.45
+    assert thin['network_ms'] > 0 and fast['network_ms'] > 0
+    table = format_zoo_table(rows)
+    assert 'mobilenet_fast' in table and 'random' in table

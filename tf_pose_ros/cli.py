@@ -28,14 +28,19 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--upsample-ratio', type=float, default=4.0,
                         help='heatmap/PAF upsampling before grouping (default: %(default)s)')
     parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
+    parser.add_argument('--scales', default='1.0',
+                        help='comma-separated input scales whose maps are averaged (default: %(default)s)')
 
 
 def _make_estimator(args):
     from tf_pose_ros.estimator import PoseEstimator
 
+    from tf_pose_ros.postprocess import parse_scales
+
     model = 'custom' if args.model_path else args.model
     return PoseEstimator(model=model, model_path=args.model_path, resolution=args.resolution,
-                         upsample_ratio=args.upsample_ratio, device=args.device, model_dir=args.model_dir)
+                         upsample_ratio=args.upsample_ratio, device=args.device, model_dir=args.model_dir,
+                         scales=parse_scales(args.scales))
 
 
 def _cmd_infer(args) -> int:
@@ -102,7 +107,18 @@ def _infer_video(estimator, args) -> int:
 
 def _cmd_bench(args) -> int:
     from tf_pose_ros import bench
+    from tf_pose_ros.models import parse_resolution
     from tf_pose_ros.samples import group_photo_bgr
+
+    if args.all:
+        rows = []
+        for row in bench.zoo_rows(parse_resolution(args.resolution or '432x368'), frames=args.frames,
+                                  device=args.device, model_dir=args.model_dir):
+            rows.append(row)
+            if not args.json:
+                print('measured %s' % row['model'], file=sys.stderr)
+        print(json.dumps(rows, indent=1) if args.json else bench.format_zoo_table(rows))
+        return 0
 
     estimator = _make_estimator(args)
     image = group_photo_bgr(3)
@@ -154,8 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser('bench', help='median latency per pipeline stage')
     bench.add_argument('--frames', type=int, default=30, help='frames to time (default: %(default)s)')
     bench.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    bench.add_argument('--all', action='store_true',
+                       help='every registered model: GFLOPs, parameters and network latency '
+                            '(random weights where the real ones are absent)')
     _add_model_args(bench)
     bench.set_defaults(func=_cmd_bench)
+
+    from tf_pose_ros.evaluation import add_eval_parser
+
+    add_eval_parser(sub, _add_model_args, _make_estimator)
 
     models = sub.add_parser('models', help='list, locate or fetch model weights')
     models.add_argument('--model-dir', help='directory searched first')

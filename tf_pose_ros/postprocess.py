@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -77,10 +77,60 @@ def split_output(output: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return output[:, :, :NUM_HEATMAPS], output[:, :, NUM_HEATMAPS:]
 
 
+def upsample_output(output: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Network output (H x W x 57) -> (heatmaps, PAFs), each area-upsampled to size=(width, height)."""
+    heat, paf = split_output(output)
+    return upsample(heat, size), upsample(paf, size)
+
+
 def postprocess(output: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Network output (H x W x 57) -> (peaks, heatmaps, PAFs), all upsampled to size=(width, height)."""
-    heat, paf = split_output(output)
-    heat_up = upsample(heat, size)
-    paf_up = upsample(paf, size)
-    peaks = find_peaks(smooth(heat_up))
-    return peaks, heat_up, paf_up
+    heat_up, paf_up = upsample_output(output, size)
+    return find_peaks(smooth(heat_up)), heat_up, paf_up
+
+
+def postprocess_multiscale(outputs: Sequence[np.ndarray],
+                           size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like postprocess for the outputs of several input scales: their maps are averaged first."""
+    if len(outputs) == 1:
+        return postprocess(outputs[0], size)
+    heat_sum, paf_sum = upsample_output(outputs[0], size)
+    heat_sum, paf_sum = heat_sum.copy(), paf_sum.copy()
+    for output in outputs[1:]:
+        heat, paf = upsample_output(output, size)
+        heat_sum += heat
+        paf_sum += paf
+    heat_sum /= len(outputs)
+    paf_sum /= len(outputs)
+    return find_peaks(smooth(heat_sum)), heat_sum, paf_sum
+
+
+def parse_scales(text) -> Tuple[float, ...]:
+    """'1.0,0.5' -> (1.0, 0.5); ValueError naming the bad value otherwise."""
+    scales = []
+    for part in str(text).split(','):
+        try:
+            scales.append(float(part))
+        except ValueError:
+            raise ValueError('scales %r: %r is not a number (expected e.g. 1.0,0.5)' % (text, part)) from None
+    try:
+        scale_resolutions((16, 16), scales)
+    except ValueError as err:
+        raise ValueError('scales %r: %s' % (text, err)) from None
+    return tuple(scales)
+
+
+def scale_resolutions(resolution: Tuple[int, int], scales: Sequence[float]) -> List[Tuple[int, int]]:
+    """Network input sizes for multi-scale inference: each scale of ``resolution``, rounded to 16."""
+    if not scales:
+        raise ValueError('scales must not be empty')
+    sizes = []
+    for scale in scales:
+        try:
+            value = float(scale)
+        except (TypeError, ValueError):
+            raise ValueError('scale %r is not a number' % (scale,)) from None
+        if not math.isfinite(value) or not 0.0 < value <= 4.0:
+            raise ValueError('scale %r must be in (0, 4]' % (scale,))
+        sizes.append(tuple(max(16, int(round(side * value / 16.0)) * 16) for side in resolution))
+    return sizes

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from tf_pose_ros.models import MODELS, get_spec, parse_resolution
 from tf_pose_ros.network import parse_device
-from tf_pose_ros.postprocess import validate_upsample_ratio
+from tf_pose_ros.postprocess import scale_resolutions, validate_upsample_ratio
 
 RELIABILITIES = ('best_effort', 'reliable')
 
@@ -33,6 +33,10 @@ def _check_reliability(value):
         raise ValueError('qos_reliability must be one of %s' % ', '.join(RELIABILITIES))
 
 
+def _check_scales(value):
+    scale_resolutions((16, 16), list(value))
+
+
 def _check_resolution(value):
     if value != '':
         parse_resolution(value)
@@ -46,6 +50,8 @@ PARAMS: Tuple[ParamDef, ...] = (
              check=_check_resolution),
     ParamDef('upsample_ratio', 4.0, 'heatmap/PAF upsampling before grouping', range=(0.5, 8.0),
              check=validate_upsample_ratio),
+    ParamDef('scales', [1.0], 'input scales whose maps are averaged (multi-scale inference)',
+             check=_check_scales),
     ParamDef('device', 'auto', "'cpu', 'gpu', 'gpu:N' or 'auto'", check=parse_device),
     ParamDef('image_topic', 'image_raw', 'input image topic (CompressedImage on <topic>/compressed)',
              read_only=True),
@@ -62,7 +68,16 @@ PARAMS: Tuple[ParamDef, ...] = (
 )
 PARAMS_BY_NAME: Dict[str, ParamDef] = {p.name: p for p in PARAMS}
 #: Changing any of these rebuilds the estimator.
-RELOAD_PARAMS = frozenset({'model', 'model_path', 'model_dir', 'resolution', 'upsample_ratio', 'device'})
+RELOAD_PARAMS = frozenset({'model', 'model_path', 'model_dir', 'resolution', 'upsample_ratio', 'scales',
+                           'device'})
+
+
+def normalize(name: str, value: Any) -> Any:
+    """A parameter value in comparable form: number arrays become tuples of floats."""
+    spec = PARAMS_BY_NAME.get(name)
+    if spec is not None and isinstance(spec.default, list):
+        return tuple(float(v) for v in value)
+    return value
 
 
 def validate(name: str, value: Any) -> Optional[str]:
@@ -71,7 +86,11 @@ def validate(name: str, value: Any) -> Optional[str]:
     if spec is None:
         return None
     expected = type(spec.default)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+    if expected is list:
+        if not isinstance(value, (list, tuple)) and type(value).__name__ != 'array':
+            return '%s must be a list of numbers, got %r' % (name, value)
+        value = list(value)
+    elif expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         return '%s must be a %s, got %r' % (name, expected.__name__, value)

@@ -28,7 +28,7 @@ from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_image_msg,
                                               compressed_msg_to_bgr8, image_msg_to_bgr8)
 from tf_pose_ros.ros.messages import persons_msg
-from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, validate
+from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, normalize, validate
 from tf_pose_ros.ros.stats import PipelineStats
 
 LOG_THROTTLE_S = 5.0
@@ -52,7 +52,7 @@ class PoseEstimatorNode(Node):
         super().__init__('pose_estimator', **kwargs)
         for param in PARAMS:
             self.declare_parameter(param.name, param.default, _descriptor(param))
-        self.config = {p.name: self.get_parameter(p.name).value for p in PARAMS}
+        self.config = {p.name: normalize(p.name, self.get_parameter(p.name).value) for p in PARAMS}
         self.stats = PipelineStats()
         self._slot = LatestFrameSlot()
         self._estimator: Optional[PoseEstimator] = None
@@ -98,7 +98,8 @@ class PoseEstimatorNode(Node):
     def _build_estimator(config) -> PoseEstimator:
         return PoseEstimator(model=config['model'], model_path=config['model_path'] or None,
                              resolution=config['resolution'] or None, upsample_ratio=config['upsample_ratio'],
-                             device=config['device'], model_dir=config['model_dir'] or None)
+                             device=config['device'], model_dir=config['model_dir'] or None,
+                             scales=config['scales'])
 
     def _on_set_parameters(self, params) -> SetParametersResult:
         new_config = dict(self.config)
@@ -107,7 +108,7 @@ class PoseEstimatorNode(Node):
             if reason:
                 self.get_logger().warning('rejected %s=%r: %s' % (param.name, param.value, reason))
                 return SetParametersResult(successful=False, reason=reason)
-            new_config[param.name] = param.value
+            new_config[param.name] = normalize(param.name, param.value)
         if any(new_config[name] != self.config[name] for name in RELOAD_PARAMS):
             try:
                 estimator = self._build_estimator(new_config)

@@ -1,0 +1,233 @@
+"""COCO keypoint evaluation (AP/AR with pycocotools) of a PoseEstimator, and its ``eval`` command."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+#: COCOeval's keypoint stats, in its order.
+STAT_NAMES: Tuple[str, ...] = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl')
+#: Table headers of the original's experiments table, one per STAT_NAMES entry.
+STAT_HEADERS: Tuple[str, ...] = ('AP', 'AP 50', 'AP 75', 'AP medium', 'AP large',
+                                 'AR', 'AR 50', 'AR 75', 'AR medium', 'AR large')
+#: Visibility written for a detected keypoint: the original writes 2 (COCOeval ignores the
+#: detections' flag, so this only matters to other tools reading the results).
+DETECTED_VISIBILITY = 2
+
+
+@dataclass
+class EvalResult:
+    """Figures of one evaluation. ``stats`` are COCOeval's (-1 where the set has no such people)."""
+
+    stats: Dict[str, float]
+    image_count: int  # images evaluated (read and run through the network)
+    mean_time_ms: float  # mean wall time of estimator.infer per evaluated image
+    detections: int
+    skipped: List[Dict[str, str]] = field(default_factory=list)  # {'file', 'reason'} per image left out
+    message: str = ''  # why the stats are zero, when they were not computed
+    summary: str = ''  # pycocotools' own summary text
+    results: List[Dict[str, Any]] = field(default_factory=list, repr=False)  # COCO result entries
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures (without the per-person results)."""
+        return {'stats': dict(self.stats), 'image_count': self.image_count,
+                'mean_time_ms': self.mean_time_ms, 'detections': self.detections,
+                'skipped': list(self.skipped), 'message': self.message}
+
+
+def person_to_coco(person) -> List[float]:
+    """51 floats (x, y, v) in COCO-17 order; missing parts are 0, 0, 0 as in the original."""
+    keypoints: List[float] = []
+    for value in person.coco17():
+        if value is None:
+            keypoints.extend((0.0, 0.0, 0))
+        else:
+            keypoints.extend((round(value[0], 2), round(value[1], 2), DETECTED_VISIBILITY))
+    return keypoints
+
+
+def _zero_stats() -> Dict[str, float]:
+    return {name: 0.0 for name in STAT_NAMES}
+
+
+def _load_ground_truth(annotations_path):
+    from pycocotools.coco import COCO
+
+    path = Path(annotations_path)
+    if not path.is_file():
+        raise FileNotFoundError('annotations file not found: %s' % path)
+    # pycocotools prints progress to stdout; keep stdout for our table.
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return COCO(str(path))
+    except (ValueError, KeyError, TypeError, AssertionError) as err:
+        raise ValueError('%s is not a COCO annotation file: %s' % (path, err)) from None
+
+
+def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
+             max_images: Optional[int] = None) -> EvalResult:
+    """Run ``estimator`` on the images with person annotations and score it with COCOeval.
+
+    Images that are missing or unreadable are left out of the scoring and listed in
+    ``result.skipped``. With no detection at all the stats are zero and ``result.message`` says so.
+    """
+    import cv2
+    from tqdm import tqdm
+
+    from tf_pose_ros.preprocess import InvalidImageError
+
+    if max_images is not None and max_images < 1:
+        raise ValueError('max_images must be at least 1, got %r' % (max_images,))
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise FileNotFoundError('images directory not found: %s' % images_dir)
+    coco_gt = _load_ground_truth(annotations_path)
+    cat_ids = coco_gt.getCatIds(catNms=['person'])
+    if not cat_ids:
+        raise ValueError('%s has no "person" category' % annotations_path)
+    # Like the original: every image with a person annotation, in id order.
+    image_ids = sorted(coco_gt.getImgIds(catIds=cat_ids))
+    if not image_ids:
+        raise ValueError('%s has no images with person annotations' % annotations_path)
+    if max_images is not None:
+        image_ids = image_ids[:max_images]
+
+    results: List[Dict[str, Any]] = []
+    skipped: List[Dict[str, str]] = []
+    evaluated: List[int] = []
+    elapsed_ms = 0.0
+    bar = tqdm(image_ids, unit='image', desc='eval', file=sys.stderr, disable=not progress)
+    for image_id in bar:
+        meta = coco_gt.loadImgs(image_id)[0]
+        path = images_dir / meta['file_name']
+        if not path.is_file():
+            skipped.append({'file': str(path), 'reason': 'file not found'})
+            continue
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            skipped.append({'file': str(path), 'reason': 'cannot read as an image'})
+            continue
+        start = time.perf_counter()
+        try:
+            pose = estimator.infer(image)
+        except InvalidImageError as err:
+            skipped.append({'file': str(path), 'reason': str(err)})
+            continue
+        elapsed_ms += (time.perf_counter() - start) * 1e3
+        evaluated.append(image_id)
+        for person in pose.persons:
+            results.append({'image_id': image_id, 'category_id': cat_ids[0],
+                            'keypoints': person_to_coco(person), 'score': float(person.score)})
+        bar.set_postfix(persons=len(pose.persons), refresh=False)
+    bar.close()
+    for entry in skipped:
+        print('warning: skipped %s: %s' % (entry['file'], entry['reason']), file=sys.stderr)
+
+    result = EvalResult(stats=_zero_stats(), image_count=len(evaluated),
+                        mean_time_ms=elapsed_ms / len(evaluated) if evaluated else 0.0,
+                        detections=len(results), skipped=skipped, results=results)
+    if not evaluated:
+        result.message = 'no image could be read: nothing was evaluated'
+    elif not results:
+        # loadRes cannot take an empty list; with nothing detected every AP and AR is zero anyway.
+        result.message = 'no person detected in %d image(s): AP and AR are 0' % len(evaluated)
+    else:
+        result.stats, result.summary = _score(coco_gt, results, evaluated)
+    return result
+
+
+def _score(coco_gt, results, image_ids) -> Tuple[Dict[str, float], str]:
+    from pycocotools.cocoeval import COCOeval
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        coco_dt = coco_gt.loadRes(results)
+        coco_eval = COCOeval(coco_gt, coco_dt, 'keypoints')
+        # Skipped images are not scored: their people would count as misses of the network.
+        coco_eval.params.imgIds = list(image_ids)
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return {name: float(value) for name, value in zip(STAT_NAMES, coco_eval.stats)}, text.getvalue()
+
+
+def format_table(result: EvalResult) -> str:
+    """The original's experiments-table row style (4 decimals), plus time per image and counts."""
+    headers = list(STAT_HEADERS) + ['ms/image', 'images']
+    cells = ['%.4f' % result.stats[name] for name in STAT_NAMES]
+    cells += ['%.1f' % result.mean_time_ms, '%d' % result.image_count]
+    widths = [max(10, len(h)) for h in headers]
+    lines = ['| ' + ' | '.join(h.ljust(w) for h, w in zip(headers, widths)) + ' |',
+             '|' + '|'.join('-' * (w + 2) for w in widths) + '|',
+             '| ' + ' | '.join(c.rjust(w) for c, w in zip(cells, widths)) + ' |']
+    if result.skipped:
+        lines.append('%d image(s) skipped (missing or unreadable)' % len(result.skipped))
+    if result.message:
+        lines.append(result.message)
+    return '\n'.join(lines)
+
+
+def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
+    """The ``eval`` command: prints the table, writes --json; 1 when images were skipped."""
+    from tf_pose_ros.cli import CliError
+
+    if make_estimator is None:
+        from tf_pose_ros.cli import _make_estimator as make_estimator
+    if args.max_images is not None and args.max_images < 1:
+        raise CliError('--max-images must be at least 1')
+    from tf_pose_ros.postprocess import parse_scales
+
+    try:
+        scales = parse_scales(args.scales)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    # Fail on a bad --annotations/--images before the slow network load.
+    for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
+                              (args.images, '--images directory', Path.is_dir)):
+        if not check(Path(path)):
+            raise CliError('%s not found: %s' % (what, path))
+    estimator = make_estimator(args)
+    try:
+        result = evaluate(estimator, args.annotations, args.images, progress=not args.no_progress,
+                          max_images=args.max_images)
+    except (OSError, ValueError) as err:
+        raise CliError(str(err)) from None
+    print(format_table(result))
+    if args.json:
+        report = {'annotations': str(args.annotations), 'images': str(args.images),
+                  'model': getattr(estimator, 'model', None),
+                  'resolution': list(getattr(estimator, 'resolution', ())) or None,
+                  'scales': list(scales)}
+        report.update(result.to_dict())
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + '\n')
+    return 1 if result.skipped else 0
+
+
+def add_eval_parser(subparsers, add_model_args: Callable, make_estimator: Optional[Callable] = None):
+    """Add the ``eval`` sub-command; ``func`` is run_eval (bound to ``make_estimator`` if given)."""
+    parser = subparsers.add_parser('eval', help='COCO keypoint AP/AR on an annotated image set')
+    parser.add_argument('--annotations', required=True, metavar='person_keypoints.json',
+                        help='COCO keypoint annotations (e.g. person_keypoints_val2017.json)')
+    parser.add_argument('--images', required=True, metavar='DIR', help='directory of the annotated images')
+    parser.add_argument('--max-images', type=int, default=None, metavar='N',
+                        help='evaluate only the first N images (by id)')
+    parser.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_model_args(parser)
+    if make_estimator is None:
+        parser.set_defaults(func=run_eval)
+    else:
+        parser.set_defaults(func=lambda args: run_eval(args, make_estimator))
+    return parser
+
+
+__all__ = ['EvalResult', 'STAT_NAMES', 'add_eval_parser', 'evaluate', 'format_table',
+           'person_to_coco', 'run_eval']

@@ -1,0 +1,223 @@
+"""Conversions between sensor_msgs images and OpenCV BGR arrays, without cv_bridge.
+
+The pose network wants H x W x 3 uint8 BGR. ``image_msg_to_bgr8`` reads the common camera encodings
+straight from the message buffer (row padding and 16-bit byte order included); other encodings go to
+cv_bridge when a ROS 2 distribution provides it. Every problem with a message is reported as an
+``ImageConversionError`` saying what is wrong, so a node can drop the frame and log why.
+"""
+
+from __future__ import annotations
+
+import array
+from typing import Optional
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from tf_pose_ros.preprocess import MAX_IMAGE_PIXELS, InvalidImageError, to_bgr8
+
+
+class ImageConversionError(ValueError):
+    """An image message cannot be converted (or an array cannot become a message); the text says why."""
+
+
+#: encoding -> (channels, bytes per channel), for the encodings read without cv_bridge.
+_LAYOUTS = {
+    'bgr8': (3, 1), 'rgb8': (3, 1), 'bgra8': (4, 1), 'rgba8': (4, 1), 'mono8': (1, 1),
+    'mono16': (1, 2), '16UC1': (1, 2), '8UC1': (1, 1), '8UC3': (3, 1),
+}
+SUPPORTED_ENCODINGS = tuple(_LAYOUTS)
+#: Encodings whose channel order differs from BGR; the others go through preprocess.to_bgr8.
+_RGB_TO_BGR = {'rgb8': cv2.COLOR_RGB2BGR, 'rgba8': cv2.COLOR_RGBA2BGR}
+#: How encode_image_msg derives each encoding from BGR (None: the BGR pixels as they are).
+_FROM_BGR = {
+    'bgr8': None, '8UC3': None, 'rgb8': cv2.COLOR_BGR2RGB, 'bgra8': cv2.COLOR_BGR2BGRA,
+    'rgba8': cv2.COLOR_BGR2RGBA, 'mono8': cv2.COLOR_BGR2GRAY, '8UC1': cv2.COLOR_BGR2GRAY,
+    'mono16': cv2.COLOR_BGR2GRAY, '16UC1': cv2.COLOR_BGR2GRAY,
+}
+COMPRESSED_FORMATS = {'jpeg': '.jpg', 'jpg': '.jpg', 'png': '.png'}
+
+_UNSET = object()
+_bridge = _UNSET  # a cv_bridge.CvBridge, or None when cv_bridge is not importable; loaded on first need
+
+
+# --- messages to arrays ------------------------------------------------------------------------------
+def image_msg_to_bgr8(msg: Image) -> np.ndarray:
+    """A sensor_msgs/Image as a contiguous H x W x 3 uint8 BGR array that the caller owns.
+
+    Reads bgr8, rgb8, bgra8, rgba8, mono8, 8UC1, 8UC3, mono16 and 16UC1 (16-bit keeps its 8 most
+    significant bits), honouring ``step`` and ``is_bigendian``; other encodings need cv_bridge.
+    Raises ImageConversionError when the message is inconsistent or the encoding is not readable.
+    """
+    encoding = msg.encoding
+    layout = _LAYOUTS.get(encoding)
+    if layout is None:
+        return _convert_with_cv_bridge(msg)
+    channels, depth = layout
+    width, height, step = int(msg.width), int(msg.height), int(msg.step)
+    if width == 0 or height == 0:
+        raise ImageConversionError('%s image is empty (width %d, height %d)' % (encoding, width, height))
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageConversionError('%s image %dx%d is larger than %d pixels' % (encoding, width, height,
+                                                                              MAX_IMAGE_PIXELS))
+    row_bytes = width * channels * depth
+    if step < row_bytes:
+        raise ImageConversionError('%s image step %d is smaller than width * bytes per pixel = %d * %d = %d'
+                                   % (encoding, step, width, channels * depth, row_bytes))
+    buffer = _data_bytes(msg.data)
+    if buffer.size != step * height:
+        raise ImageConversionError('%s image data has %d bytes, expected step * height = %d * %d = %d (%s)'
+                                   % (encoding, buffer.size, step, height, step * height,
+                                      'too short' if buffer.size < step * height else 'too long'))
+    rows = buffer.reshape(height, step)  # views only from here: no copy until the conversion
+    if depth == 2:
+        # The most significant byte of each pixel is the first of its pair when big-endian.
+        first = 0 if msg.is_bigendian else 1
+        pixels = rows[:, first:row_bytes:2]
+    else:
+        pixels = rows[:, :row_bytes].reshape(height, width, channels)
+    try:
+        if encoding in _RGB_TO_BGR:
+            image = cv2.cvtColor(pixels, _RGB_TO_BGR[encoding])
+        else:
+            image = to_bgr8(pixels)
+    except InvalidImageError as err:
+        raise ImageConversionError('%s image: %s' % (encoding, err)) from err
+    if np.may_share_memory(image, buffer):  # bgr8 without padding: detach from the message buffer
+        image = image.copy()
+    return image
+
+
+def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
+    """A sensor_msgs/CompressedImage (jpeg, png, or anything OpenCV decodes) as H x W x 3 uint8 BGR."""
+    buffer = _data_bytes(msg.data)
+    if buffer.size == 0:
+        raise ImageConversionError('compressed image (format %r) has no data' % msg.format)
+    try:
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
+    if image is None:
+        raise ImageConversionError('cannot decode %d bytes of compressed image data (format %r): corrupt, '
+                                   'or not a format OpenCV reads' % (buffer.size, msg.format))
+    return image
+
+
+def _data_bytes(data) -> np.ndarray:
+    """The message's data as a flat uint8 array, without copying where the data is a buffer."""
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    if isinstance(data, (bytes, bytearray, memoryview, array.array)):
+        try:
+            return np.frombuffer(data, np.uint8)
+        except (ValueError, TypeError) as err:
+            raise ImageConversionError('image data is not a contiguous byte buffer: %s' % err) from err
+    try:
+        return np.asarray(data, dtype=np.uint8).reshape(-1)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise ImageConversionError('image data must be bytes or a sequence of integers 0..255: %s' % err) from err
+
+
+def _convert_with_cv_bridge(msg: Image) -> np.ndarray:
+    encoding = msg.encoding
+    bridge = _get_cv_bridge()
+    if bridge is None or not encoding:
+        raise ImageConversionError(
+            '%s; supported encodings are %s (with a ROS 2 distribution, an importable cv_bridge adds the '
+            'other sensor_msgs image encodings)' % ('unsupported image encoding %r' % encoding if encoding
+                                                    else 'image has no encoding', ', '.join(SUPPORTED_ENCODINGS)))
+    try:
+        image = bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+    except Exception as err:  # cv_bridge raises CvBridgeError, TypeError, ValueError, cv2.error, ...
+        raise ImageConversionError('cv_bridge cannot convert the %r image: %s' % (encoding, err)) from err
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ImageConversionError('cv_bridge returned a %s array of shape %s for %r, not bgr8'
+                                   % (image.dtype, image.shape, encoding))
+    return np.ascontiguousarray(image)
+
+
+def _get_cv_bridge():
+    global _bridge
+    if _bridge is _UNSET:
+        try:
+            from cv_bridge import CvBridge
+        except ImportError:
+            _bridge = None
+        else:
+            _bridge = CvBridge()
+    return _bridge
+
+
+# --- arrays to messages ------------------------------------------------------------------------------
+def bgr8_to_image_msg(image: np.ndarray, header: Optional[Header] = None) -> Image:
+    """An H x W x 3 uint8 BGR array as a bgr8 sensor_msgs/Image with ``header``."""
+    return _pixels_to_msg(_check_bgr8(image), 'bgr8', header)
+
+
+def bgr8_to_compressed_msg(image: np.ndarray, header: Optional[Header] = None, fmt: str = 'jpeg',
+                           quality: int = 90) -> CompressedImage:
+    """An H x W x 3 uint8 BGR array as a CompressedImage; ``fmt`` is 'jpeg' (``quality`` 1..100) or 'png'.
+
+    ``format`` follows compressed_image_transport ('bgr8; jpeg compressed bgr8'), so image_transport
+    subscribers decode it too.
+    """
+    extension = COMPRESSED_FORMATS.get(fmt.lower())
+    if extension is None:
+        raise ImageConversionError('unsupported compressed format %r; use %s' % (fmt, ', '.join(COMPRESSED_FORMATS)))
+    if not 1 <= quality <= 100:
+        raise ImageConversionError('jpeg quality must be within 1..100, got %r' % quality)
+    options = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if extension == '.jpg' else []
+    ok, encoded = cv2.imencode(extension, _check_bgr8(image), options)
+    if not ok:
+        raise ImageConversionError('OpenCV could not encode the image as %s' % fmt)
+    name = 'jpeg' if extension == '.jpg' else 'png'
+    msg = CompressedImage(header=header if header is not None else Header(),
+                          format='bgr8; %s compressed bgr8' % name)
+    msg.data = _byte_array(encoded)
+    return msg
+
+
+def encode_image_msg(image_bgr: np.ndarray, encoding: str, header: Optional[Header] = None,
+                     bigendian: bool = False) -> Image:
+    """An H x W x 3 uint8 BGR array as a sensor_msgs/Image in any of SUPPORTED_ENCODINGS.
+
+    Mono encodings carry the gray image; mono16/16UC1 scale it by 257 so that 255 becomes 65535 and
+    the 8 most significant bits are the gray value again; ``bigendian`` picks their byte order.
+    """
+    if encoding not in _FROM_BGR:
+        raise ImageConversionError('cannot encode as %r; supported encodings are %s'
+                                   % (encoding, ', '.join(SUPPORTED_ENCODINGS)))
+    image = _check_bgr8(image_bgr)
+    conversion = _FROM_BGR[encoding]
+    pixels = image if conversion is None else cv2.cvtColor(image, conversion)
+    if _LAYOUTS[encoding][1] == 2:
+        pixels = (pixels.astype(np.uint16) * 257).astype('>u2' if bigendian else '<u2')
+    return _pixels_to_msg(pixels, encoding, header, bigendian=bigendian and pixels.itemsize == 2)
+
+
+def _check_bgr8(image) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ImageConversionError('expected an H x W x 3 uint8 BGR array, got %s' % (
+            '%s array of shape %s' % (image.dtype, image.shape) if isinstance(image, np.ndarray)
+            else type(image).__name__))
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageConversionError('image is empty (%dx%d)' % (image.shape[1], image.shape[0]))
+    return image
+
+
+def _pixels_to_msg(pixels: np.ndarray, encoding: str, header: Optional[Header], bigendian: bool = False) -> Image:
+    height, width = pixels.shape[:2]
+    msg = Image(header=header if header is not None else Header(), height=height, width=width,
+                encoding=encoding, is_bigendian=int(bigendian), step=pixels[0].nbytes)
+    msg.data = _byte_array(pixels)
+    return msg
+
+
+def _byte_array(pixels: np.ndarray) -> array.array:
+    # An array.array('B') is what rclpy stores; building it directly skips a per-byte check.
+    data = array.array('B')
+    data.frombytes(np.ascontiguousarray(pixels).reshape(-1).view(np.uint8))
+    return data
