@@ -30,4 +30,4 @@ fi
 echo "[build] compile"
 cmake --build "$BUILD" -j "$(nproc)" > "$BUILD.build.log" 2>&1 || { tail -50 "$BUILD.build.log" >&2; fail "cmake build"; }
 echo "[build] install into $VENV"
-cmake --install "$BUILD" > "$BUILD.install.log" 2>&1 || { tail -50 "$BUILD.install.log" >&2; fail "cmake install"; }
+(cd "$BUILD" && cmake --install .) > "$BUILD.install.log" 2>&1 || { tail -50 "$BUILD.install.log" >&2; fail "cmake install"; }

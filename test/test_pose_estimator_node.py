@@ -31,16 +31,16 @@ QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 class Harness:
     """A pose node plus a test node that publishes frames and collects what comes back."""
 
-    def __init__(self, context, name, overrides):
-        self.node = PoseEstimatorNode(context=context, parameter_overrides=overrides)
-        self.peer = Node('peer_' + name, context=context)
-        topic = self.node.get_parameter('image_topic').value
+    def __init__(self, context, namespace, overrides):
+        # Each harness has its own namespace, so several pose nodes can share the context.
+        self.node = PoseEstimatorNode(context=context, namespace=namespace, parameter_overrides=overrides)
+        self.peer = Node('peer', namespace=namespace, context=context)
         compressed = self.node.get_parameter('use_compressed').value
         self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
-                                                    topic + ('/compressed' if compressed else ''), QOS)
+                                                    self.node.subscription.topic_name, QOS)
         self.persons, self.annotated, self.diagnostics = [], [], []
         self.lock = threading.Lock()
-        self.peer.create_subscription(Persons, '/pose_estimator/persons', self._keep(self.persons), 10)
+        self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)
         self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 10)
         self._annotated_sub = None
         self.executor = MultiThreadedExecutor(num_threads=3, context=context)
@@ -59,7 +59,7 @@ class Harness:
     def watch_annotated(self):
         if self._annotated_sub is None:
             self._annotated_sub = self.peer.create_subscription(
-                Image, '/pose_estimator/image_annotated', self._keep(self.annotated), 10)
+                Image, self.node.annotated_pub.topic_name, self._keep(self.annotated), 10)
             self.wait_for(lambda: self.node.annotated_pub.get_subscription_count() > 0,
                           what='the annotated subscription')
 
@@ -109,7 +109,7 @@ def context():
 
 @pytest.fixture(scope='module')
 def harness(context, mobilenet_thin_path):
-    h = Harness(context, 'raw', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
+    h = Harness(context, '/raw', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
                                  Parameter('qos_depth', value=1), Parameter('diagnostics_period', value=0.5)])
     yield h
     h.close()
@@ -158,7 +158,7 @@ def test_diagnostics(harness, astronaut):
     harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     harness.diagnostics.clear()
     harness.wait_for(lambda: len(harness.diagnostics) >= 2, what='diagnostics')
-    status = [s for m in harness.diagnostics for s in m.status if 'pose_estimator' in s.name][-1]
+    status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
     values = {kv.key: kv.value for kv in status.values}
     assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
     assert int(values['processed']) >= 1 and float(values['pipeline_ms_mean']) > 0
@@ -187,7 +187,7 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
 def _set(harness, name, value):
     from rclpy.parameter_client import AsyncParameterClient
 
-    client = AsyncParameterClient(harness.peer, 'pose_estimator')
+    client = AsyncParameterClient(harness.peer, harness.node.get_fully_qualified_name())
     assert client.wait_for_services(timeout_sec=10.0)
     future = client.set_parameters([Parameter(name, value=value)])
     harness.wait_for(future.done, timeout=60.0, what='set_parameters response')
@@ -201,7 +201,7 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     for name, value, reason in [('resolution', '431x368', 'multiples of 16'), ('model', 'resnet', 'unknown model'),
-                                ('device', 'tpu', 'device'), ('upsample_ratio', 0.1, 'within'),
+                                ('device', 'tpu', 'device'), ('upsample_ratio', 0.1, 'out of range'),
                                 ('image_topic', 'other', 'read-only'), ('qos_depth', 5, 'read-only')]:
         result = _set(harness, name, value)
         assert not result.successful and reason in result.reason, (name, result.reason)
@@ -252,11 +252,11 @@ def test_burst_faster_than_inference_stays_current(harness, astronaut):
 
 
 def test_compressed_input(context, mobilenet_thin_path, astronaut):
-    h = Harness(context, 'compressed', [Parameter('device', value='cpu'), Parameter('use_compressed', value=True),
+    h = Harness(context, '/compressed', [Parameter('device', value='cpu'), Parameter('use_compressed', value=True),
                                         Parameter('image_topic', value='camera/image'),
                                         Parameter('qos_reliability', value='reliable')])
     try:
-        assert h.node.subscription.topic_name == '/camera/image/compressed'
+        assert h.node.subscription.topic_name == '/compressed/camera/image/compressed'
         for fmt in ('jpeg', 'png'):
             persons = h.send(bgr8_to_compressed_msg(astronaut, h.header(), fmt=fmt))
             assert len(persons.persons) == 1
@@ -267,12 +267,12 @@ def test_compressed_input(context, mobilenet_thin_path, astronaut):
 
 
 def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(context, mobilenet_thin_path, tmp_path, astronaut):
-    h = Harness(context, 'missing', [Parameter('model_path', value=str(tmp_path / 'absent.pb')),
+    h = Harness(context, '/missing', [Parameter('model_path', value=str(tmp_path / 'absent.pb')),
                                      Parameter('qos_reliability', value='reliable'),
                                      Parameter('diagnostics_period', value=0.2)])
     try:
         assert h.node._estimator is None
-        h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message
+        h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message and s.name.startswith('/missing/')
                                for m in h.diagnostics for s in m.status), what='ERROR diagnostics')
         h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))
         h.wait_for(lambda: h.node.stats.snapshot().get('skipped_no_model', 0) >= 1, what='skipped count')

@@ -23,6 +23,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
+from tf_pose_ros.models import format_resolution
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_image_msg,
@@ -64,8 +65,8 @@ class PoseEstimatorNode(Node):
             if bad:
                 raise ValueError('; '.join(bad))
             self._estimator = self._build_estimator(self.config)
-            self.get_logger().info('loaded %s at %s on %s' % (self._estimator.model, self.config['resolution']
-                                                             or 'its default resolution', self._estimator.device))
+            self.get_logger().info('loaded %s at %s on %s' % (
+                self._estimator.model, format_resolution(self._estimator.resolution), self._estimator.device))
         except Exception as err:  # the node stays up so a parameter change can fix the model
             self._load_error = str(err)
             self.get_logger().error('no model loaded: %s' % err)
@@ -117,8 +118,8 @@ class PoseEstimatorNode(Node):
                 self.get_logger().warning('rejected: %s' % reason)
                 return SetParametersResult(successful=False, reason=reason)
             self._estimator, self._load_error = estimator, ''
-            self.get_logger().info('reloaded %s at %s on %s' % (estimator.model, estimator.resolution,
-                                                               estimator.device))
+            self.get_logger().info('reloaded %s at %s on %s' % (
+                estimator.model, format_resolution(estimator.resolution), estimator.device))
         self.config = new_config
         return SetParametersResult(successful=True)
 
@@ -154,14 +155,16 @@ class PoseEstimatorNode(Node):
             self.get_logger().error('inference failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
             return
         config = self.config
-        self.persons_pub.publish(persons_msg(result, msg.header, estimator.model,
-                                             config['min_person_score'], config['min_keypoint_score']))
-        if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
-            self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
-                                                         msg.header))
+        persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
+                              config['min_keypoint_score'])
+        # Counted just before publishing, so a subscriber never sees a result the counters lack.
         self.stats.count('processed')
         latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9
         self.stats.record(latency, time.monotonic() - started)
+        self.persons_pub.publish(persons)
+        if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
+            self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
+                                                         msg.header))
 
     # --- diagnostics -----------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
