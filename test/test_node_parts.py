@@ -131,3 +131,16 @@ def test_invalid_parameter_values_have_reasons(name, value, words):
 def test_integers_are_accepted_for_float_parameters():
     assert validate('upsample_ratio', 2) is None
     assert validate('resolution', '') is None
+
+
+def test_config_yaml_documents_every_parameter_with_its_default():
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).parent.parent / 'config' / 'tf_pose.yaml').read_text())
+    values = config['/**/pose_estimator']['ros__parameters']
+    assert set(values) == {p.name for p in PARAMS}
+    for param in PARAMS:
+        assert values[param.name] == param.default, param.name
+        assert type(values[param.name]) is type(param.default), param.name

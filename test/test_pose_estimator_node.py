@@ -175,9 +175,12 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=10, data=bytes(100)),
     ]
     for msg in bad:
+        received = harness.node.stats.snapshot().get('received', 0)
         harness.image_pub.publish(msg)
+        # One at a time: the node keeps only the newest frame, and this test counts every one.
+        harness.wait_for(lambda: harness.node.stats.snapshot().get('received', 0) > received,
+                         what='the bad frame to arrive')
         harness.wait_for(lambda: not harness.node._slot.pending, what='the bad frame to be taken')
-        time.sleep(0.05)
     harness.wait_for(lambda: harness.node.stats.snapshot().get('invalid', 0) >= before + len(bad),
                      what='invalid count')
     persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))

@@ -60,8 +60,8 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     if width == 0 or height == 0:
         raise ImageConversionError('%s image is empty (width %d, height %d)' % (encoding, width, height))
     if width * height > MAX_IMAGE_PIXELS:
-        raise ImageConversionError('%s image %dx%d is larger than %d pixels' % (encoding, width, height,
-                                                                              MAX_IMAGE_PIXELS))
+        raise ImageConversionError('%s image %dx%d is larger than %d pixels'
+                                   % (encoding, width, height, MAX_IMAGE_PIXELS))
     row_bytes = width * channels * depth
     if step < row_bytes:
         raise ImageConversionError('%s image step %d is smaller than width * bytes per pixel = %d * %d = %d'

@@ -130,10 +130,17 @@ class PoseEstimatorNode(Node):
             self.stats.count('dropped')
 
     def _work(self) -> None:
-        while self._running:
+        while self._running and self.context.ok():
             entry = self._slot.take(timeout=0.2, fresh=True)
-            if entry is not None:
+            if entry is None:
+                continue
+            try:
                 self._process(entry[0])
+            except Exception as err:  # the thread must outlive any one frame
+                if not self.context.ok():
+                    return  # shutting down (Ctrl-C): publishers are gone, nothing to report
+                self.stats.count('failed')
+                self.get_logger().error('frame failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
 
     def _process(self, msg) -> None:
         started = time.monotonic()
@@ -148,12 +155,7 @@ class PoseEstimatorNode(Node):
             self.get_logger().warning('dropped a bad image message: %s' % err,
                                       throttle_duration_sec=LOG_THROTTLE_S)
             return
-        try:
-            result = estimator.infer(image)
-        except Exception as err:  # one bad frame must not end the inference thread
-            self.stats.count('failed')
-            self.get_logger().error('inference failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
-            return
+        result = estimator.infer(image)
         config = self.config
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
                               config['min_keypoint_score'])

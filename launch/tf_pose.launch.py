@@ -1,0 +1,61 @@
+"""Start the pose_estimator node.
+
+    ros2 launch tf_pose_ros tf_pose.launch.py
+    ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/image_raw device:=gpu
+    ros2 launch tf_pose_ros tf_pose.launch.py model:=cmu resolution:=656x368 namespace:=robot1
+
+The node reads config/tf_pose.yaml (or params_file) first; the launch arguments below override the
+parameters of the same name. It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated and
+/diagnostics.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Launch arguments, then the node with the parameter file and the overrides from the arguments."""
+    arguments = [
+        DeclareLaunchArgument(
+            'model', default_value='mobilenet_thin',
+            description='pose network: cmu, mobilenet_thin, mobilenet_v2_large, mobilenet_v2_small, ...'),
+        DeclareLaunchArgument(
+            'resolution', default_value='432x368',
+            description="network input WIDTHxHEIGHT (multiples of 16); '' = the model's default"),
+        DeclareLaunchArgument(
+            'image_topic', default_value='image_raw',
+            description='input sensor_msgs/Image topic, relative names resolve in the namespace'),
+        DeclareLaunchArgument(
+            'device', default_value='auto', description="'auto', 'cpu', 'gpu' or 'gpu:N'"),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution([FindPackageShare('tf_pose_ros'), 'config', 'tf_pose.yaml']),
+            description='YAML file with the other pose_estimator parameters'),
+        DeclareLaunchArgument(
+            'namespace', default_value='', description='namespace of the node and its topics'),
+        DeclareLaunchArgument(
+            'use_sim_time', default_value='false', choices=['true', 'false'],
+            description='use the /clock topic (simulation, bag playback) as the node clock'),
+    ]
+    # Typed values: a launch argument is text, and '' or 'gpu:0' must not be read as YAML.
+    overrides = {
+        'model': ParameterValue(LaunchConfiguration('model'), value_type=str),
+        'resolution': ParameterValue(LaunchConfiguration('resolution'), value_type=str),
+        'image_topic': ParameterValue(LaunchConfiguration('image_topic'), value_type=str),
+        'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
+        'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
+    }
+    pose_estimator = Node(
+        package='tf_pose_ros',
+        executable='pose_estimator',
+        name='pose_estimator',
+        namespace=LaunchConfiguration('namespace'),
+        parameters=[LaunchConfiguration('params_file'), overrides],
+        output='screen',
+        emulate_tty=True,
+    )
+    return LaunchDescription(arguments + [pose_estimator])

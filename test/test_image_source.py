@@ -1,0 +1,262 @@
+"""The image_source node with real rclpy and DDS traffic: frames, compressed frames, count, bad sources."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
+
+from rclpy.context import Context  # noqa: E402
+from rclpy.exceptions import InvalidParameterValueException  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
+
+from tf_pose_ros.ros.image_conversion import compressed_msg_to_bgr8, image_msg_to_bgr8  # noqa: E402
+from tf_pose_ros.ros.image_source_node import ImageSource, SourceError, open_source  # noqa: E402
+
+DOMAIN_ID = 101 + os.getpid() % 50
+REPO = Path(__file__).resolve().parent.parent
+DEADLINE_S = 20.0
+
+
+@pytest.fixture
+def context():
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)
+
+
+class Rig:
+    """An image_source node and a subscriber node on one executor that only runs when asked."""
+
+    def __init__(self, context, overrides, compressed=False, qos=None):
+        self.source = ImageSource(context=context, parameter_overrides=[Parameter(k, value=v)
+                                                                        for k, v in overrides.items()])
+        self.peer = Node('image_source_test_peer', context=context)
+        self.images, self.compressed = [], []
+        qos = qos or QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        self.peer.create_subscription(Image, 'image_raw', self.images.append, qos)
+        if compressed:
+            self.peer.create_subscription(CompressedImage, 'image_raw/compressed', self.compressed.append, qos)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.source)
+        self.executor.add_node(self.peer)
+        # Timers only fire while the executor spins: wait for discovery first so no frame is lost.
+        self.spin_until(lambda: self.source.image_pub.get_subscription_count() > 0, 'discovery', spin=False)
+
+    def spin_until(self, condition, what, timeout=DEADLINE_S, spin=True):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if spin:
+                self.executor.spin_once(timeout_sec=0.05)
+            else:
+                time.sleep(0.02)
+        raise AssertionError('timed out after %gs waiting for %s' % (timeout, what))
+
+    def spin_for(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def close(self):
+        self.executor.shutdown()
+        self.source.destroy_node()
+        self.peer.destroy_node()
+
+
+@pytest.fixture
+def rig(context):
+    rigs = []
+
+    def make(**kwargs):
+        rigs.append(Rig(context, **kwargs))
+        return rigs[-1]
+
+    yield make
+    for made in rigs:
+        made.close()
+
+
+def stamp_ns(msg):
+    return msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
+
+
+def test_demo_clip_frames(rig):
+    r = rig(overrides={'source': 'demo', 'rate': 50.0, 'width': 320, 'height': 240, 'frame_id': 'test_cam'})
+    r.spin_until(lambda: len(r.images) >= 6, '6 frames')
+    for msg in r.images:
+        assert (msg.width, msg.height, msg.encoding, msg.step) == (320, 240, 'bgr8', 960)
+        assert msg.header.frame_id == 'test_cam' and len(msg.data) == 960 * 240
+    stamps = [stamp_ns(m) for m in r.images]
+    assert all(b > a for a, b in zip(stamps, stamps[1:])), stamps
+    now = r.source.get_clock().now().nanoseconds
+    assert 0 < now - stamps[-1] < 5 * 10 ** 9  # stamped from the node clock, not from zero
+    first, second = image_msg_to_bgr8(r.images[0]), image_msg_to_bgr8(r.images[1])
+    assert first.shape == (240, 320, 3) and not np.array_equal(first, second)  # the clip moves
+    assert r.source.published >= len(r.images)
+
+
+@pytest.mark.parametrize('encoding', ['mono16', 'rgba8'])
+def test_other_encodings(rig, encoding):
+    r = rig(overrides={'rate': 50.0, 'encoding': encoding, 'width': 64, 'height': 48})
+    r.spin_until(lambda: len(r.images) >= 2, '2 frames')
+    msg = r.images[0]
+    assert msg.encoding == encoding and msg.step == 64 * (2 if encoding == 'mono16' else 4)
+    assert image_msg_to_bgr8(msg).shape == (48, 64, 3)
+
+
+def test_compressed_topic(rig):
+    r = rig(overrides={'rate': 50.0, 'publish_compressed': True, 'width': 160, 'height': 120}, compressed=True)
+    r.spin_until(lambda: len(r.compressed) >= 3 and len(r.images) >= 3, '3 compressed frames')
+    msg = r.compressed[0]
+    assert msg.format == 'bgr8; jpeg compressed bgr8' and msg.header.frame_id == 'camera'
+    assert compressed_msg_to_bgr8(msg).shape == (120, 160, 3)
+    assert {stamp_ns(m) for m in r.compressed[:3]} <= {stamp_ns(m) for m in r.images}
+
+
+def test_count_stops_publishing(rig):
+    r = rig(overrides={'rate': 50.0, 'count': 3, 'width': 64, 'height': 48})
+    r.spin_until(lambda: r.source.done, 'the count to be reached')
+    r.spin_for(0.5)
+    assert r.source.published == 3 and len(r.images) == 3
+    # A higher count at run time resumes publishing.
+    assert r.source.set_parameters([Parameter('count', value=5)])[0].successful
+    r.spin_until(lambda: len(r.images) == 5 and r.source.done, '2 more frames')
+    r.spin_for(0.3)
+    assert len(r.images) == 5
+
+
+def test_best_effort_qos_and_rate_change(rig):
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+    r = rig(overrides={'rate': 2.0, 'qos_reliability': 'best_effort', 'qos_depth': 1, 'width': 64, 'height': 48},
+            qos=qos)
+    assert r.source.image_pub.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+    assert r.source.image_pub.qos_profile.depth == 1
+    assert r.source.set_parameters([Parameter('rate', value=50.0)])[0].successful
+    start = time.monotonic()
+    r.spin_until(lambda: len(r.images) >= 10, '10 frames at the new rate')
+    assert time.monotonic() - start < 2.0  # 10 frames at 2 Hz would take 5 s
+
+
+def test_runtime_parameter_checks(rig):
+    r = rig(overrides={'width': 64, 'height': 48})
+    assert not r.source.set_parameters([Parameter('encoding', value='yuv422')])[0].successful
+    assert not r.source.set_parameters([Parameter('source', value='group')])[0].successful  # read-only
+    assert not r.source.set_parameters([Parameter('rate', value=500.0)])[0].successful  # out of range
+    assert r.source.set_parameters([Parameter('encoding', value='mono8')])[0].successful
+    r.spin_until(lambda: any(m.encoding == 'mono8' for m in r.images), 'a mono8 frame')
+
+
+def _write_video(path, frames=5, size=(96, 64)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 40 * i, np.uint8))
+    writer.release()
+
+
+def test_video_file_without_loop_stops_at_its_end(rig, tmp_path):
+    video = tmp_path / 'clip.avi'
+    _write_video(video)
+    r = rig(overrides={'source': str(video), 'rate': 50.0, 'loop': False})
+    r.spin_until(lambda: r.source.done, 'the end of the video')
+    r.spin_for(0.3)
+    assert len(r.images) == r.source.published == 5
+    assert (r.images[0].width, r.images[0].height) == (96, 64)
+    means = [image_msg_to_bgr8(m).mean() for m in r.images]
+    assert means == sorted(means) and means[-1] > means[0] + 100
+
+
+def test_looping_directory_of_images(rig, tmp_path):
+    for i, shade in enumerate((10, 120, 250)):
+        cv2.imwrite(str(tmp_path / ('frame_%d.png' % i)), np.full((30, 40, 3), shade, np.uint8))
+    (tmp_path / 'notes.txt').write_text('not an image')
+    r = rig(overrides={'source': str(tmp_path), 'rate': 50.0, 'count': 7})
+    r.spin_until(lambda: r.source.done, '7 frames')
+    r.spin_for(0.3)
+    shades = [int(image_msg_to_bgr8(m)[0, 0, 0]) for m in r.images]
+    assert shades == [10, 120, 250, 10, 120, 250, 10]
+
+
+def test_single_image_and_group_photo(tmp_path):
+    image = np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / 'one.png'), image)
+    frames = list(open_source(str(tmp_path / 'one.png'))())
+    assert len(frames) == 1 and np.array_equal(frames[0], image)
+    group = list(open_source('group')())
+    assert len(group) == 1 and group[0].shape == (368, 3 * 368, 3)
+    demo = list(open_source('demo', 200, 100)())
+    assert len(demo) > 1 and demo[0].shape == (100, 200, 3)
+
+
+@pytest.mark.parametrize('make, pattern', [
+    (lambda tmp: str(tmp / 'missing.mp4'), 'no such file or directory'),
+    (lambda tmp: str(tmp), 'holds no images'),
+    (lambda tmp: (tmp / 'fake.mp4').write_bytes(b'not a video at all' * 50) and str(tmp / 'fake.mp4'),
+     'cannot read frames from .*fake.mp4'),
+])
+def test_bad_sources_raise_a_clear_error(context, tmp_path, make, pattern):
+    with pytest.raises(SourceError, match=pattern):
+        ImageSource(context=context, parameter_overrides=[Parameter('source', value=make(tmp_path))])
+    assert context.ok()  # the half-built node was cleaned up, the context still works
+    Node('still_usable', context=context).destroy_node()
+
+
+@pytest.mark.parametrize('name, value, error, pattern', [
+    ('encoding', 'yuv422', SourceError, "unknown encoding 'yuv422'; use one of bgr8"),
+    ('qos_reliability', 'sometimes', SourceError, 'reliable or best_effort'),
+    ('rate', 0.0, InvalidParameterValueException, 'out of range'),
+    ('qos_depth', 0, InvalidParameterValueException, 'out of range'),
+])
+def test_bad_parameters_raise_a_clear_error(context, name, value, error, pattern):
+    with pytest.raises(error, match=pattern):
+        ImageSource(context=context, parameter_overrides=[Parameter(name, value=value)])
+
+
+def _run_main(*ros_args, interrupt_after=None):
+    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID), PYTHONPATH=str(REPO))
+    process = subprocess.Popen([sys.executable, '-m', 'tf_pose_ros.ros.image_source_node', '--ros-args', *ros_args],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if interrupt_after is not None:
+        time.sleep(interrupt_after)
+        process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.returncode, output
+
+
+@pytest.mark.parametrize('ros_args, pattern', [
+    (('-p', 'source:=/no/such/video.mp4'), "source '/no/such/video.mp4': no such file"),
+    (('-p', 'encoding:=yuv422'), "unknown encoding 'yuv422'"),
+    (('-p', 'rate:=10'), 'need a decimal point'),
+])
+def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):
+    code, output = _run_main(*ros_args)
+    assert code == 1, output
+    assert 'Traceback' not in output and '[FATAL]' in output
+    assert re.search(pattern, output), output
+
+
+def test_main_runs_until_interrupted_and_exits_cleanly():
+    code, output = _run_main('-p', 'rate:=20.0', '-p', 'count:=3', interrupt_after=4.0)
+    assert code == 0, output
+    assert 'Traceback' not in output
+    assert 'publishing demo as bgr8 at 20 Hz on /image_raw' in output
+    assert 'count reached: published 3 frames' in output

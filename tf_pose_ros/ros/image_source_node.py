@@ -1,0 +1,249 @@
+"""The ``image_source`` node: a stand-in camera that publishes frames from a clip, images or a video.
+
+Publishes sensor_msgs/Image on ``image_raw`` (and CompressedImage on ``image_raw/compressed`` when
+``publish_compressed``) at ``rate`` Hz, stamped with the node clock, so the pose node can run without
+a camera::
+
+    python -m tf_pose_ros.ros.image_source_node --ros-args -p source:=demo -p rate:=15.0
+    ros2 run tf_pose_ros image_source --ros-args -p source:=/path/to/video.mp4 -p loop:=false
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional
+
+import cv2
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
+
+IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
+RELIABILITIES = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}
+
+
+class SourceError(ValueError):
+    """The image source cannot start: a missing or unreadable source, or a bad parameter."""
+
+
+# --- where frames come from ----------------------------------------------------------------------------
+def open_source(source: str, width: int = 640, height: int = 480,
+                warn: Callable[[str], None] = lambda text: None) -> Callable[[], Iterator[np.ndarray]]:
+    """Check ``source`` now and return a function that starts one pass over its BGR frames.
+
+    ``source`` is 'demo' (the built-in clip, ``width`` x ``height``), 'group' (a photo of three people),
+    or the path of a video file, an image file or a directory of images (read in name order; files that
+    fail to read later are skipped with ``warn``). Raises SourceError when it cannot be read.
+    """
+    if source in ('demo', 'group'):
+        from tf_pose_ros import samples  # scikit-image's photo: imported only when asked for
+
+        frames = list(samples.demo_frames(width, height)) if source == 'demo' else [samples.group_photo_bgr()]
+        return lambda: iter(frames)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            raise SourceError('source directory %s holds no images (%s)' % (path, ' '.join(IMAGE_SUFFIXES)))
+        if cv2.imread(str(files[0]), cv2.IMREAD_COLOR) is None:
+            raise SourceError('cannot read image %s' % files[0])
+        return lambda: _read_images(files, warn)
+    if not path.is_file():
+        raise SourceError("source %r: no such file or directory (use 'demo', 'group', or the path of a video, "
+                          'an image or a directory of images)' % source)
+    if cv2.haveImageReader(str(path)):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceError('cannot read image %s' % path)
+        return lambda: iter([image])
+    capture = cv2.VideoCapture(str(path))
+    ok = capture.isOpened() and capture.read()[0]
+    capture.release()
+    if not ok:
+        raise SourceError('cannot read frames from %s: not an image or a video that OpenCV can decode' % path)
+    return lambda: _read_video(path)
+
+
+def _read_images(files: List[Path], warn: Callable[[str], None]) -> Iterator[np.ndarray]:
+    for file in files:
+        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+        if image is None:
+            warn('skipped %s: not a readable image' % file)
+        else:
+            yield image
+
+
+def _read_video(path: Path) -> Iterator[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+# --- the node ------------------------------------------------------------------------------------------
+def _describe(text: str, read_only: bool = False, floats=None, ints=None) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=text, read_only=read_only)
+    if floats:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0], to_value=floats[1])]
+    if ints:
+        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
+    return descriptor
+
+
+class ImageSource(Node):
+    """Publishes frames from ``source`` on ``image_raw`` at ``rate`` Hz."""
+
+    def __init__(self, node_name: str = 'image_source', **kwargs):
+        super().__init__(node_name, **kwargs)
+        try:
+            self._setup()
+        except Exception:
+            self.destroy_node()  # leave nothing behind in the context when the source is unusable
+            raise
+
+    def _setup(self) -> None:
+        declare = self.declare_parameter
+        declare('source', 'demo', _describe(
+            "'demo' (built-in clip), 'group' (photo of three people), or a video, image or image directory "
+            'path', read_only=True))
+        declare('rate', 10.0, _describe('frames per second', floats=(0.1, 120.0)))
+        declare('loop', True, _describe('start again at the end of the source'))
+        declare('count', 0, _describe('frames to publish in all, then stop; 0 = no limit', ints=(0, 2 ** 31 - 1)))
+        declare('frame_id', 'camera', _describe('header.frame_id of the published images'))
+        declare('encoding', 'bgr8', _describe('Image encoding: ' + ', '.join(SUPPORTED_ENCODINGS)))
+        declare('width', 640, _describe("width of the 'demo' clip", read_only=True, ints=(16, 8192)))
+        declare('height', 480, _describe("height of the 'demo' clip", read_only=True, ints=(16, 8192)))
+        declare('publish_compressed', False, _describe('also publish JPEG on image_raw/compressed', read_only=True))
+        declare('qos_reliability', 'reliable', _describe("'reliable' or 'best_effort'", read_only=True))
+        declare('qos_depth', 10, _describe('publisher QoS history depth', read_only=True, ints=(1, 1000)))
+
+        def value(name):
+            return self.get_parameter(name).value
+
+        reason = self._check_encoding(value('encoding')) or self._check_reliability(value('qos_reliability'))
+        if reason:
+            raise SourceError(reason)
+        source = value('source')
+        self._start_pass = open_source(source, value('width'), value('height'),
+                                       warn=lambda text: self.get_logger().warning(text))
+        self._frames: Optional[Iterator[np.ndarray]] = None
+        self.published = 0
+        self.done = False
+
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=value('qos_depth'),
+                         reliability=RELIABILITIES[value('qos_reliability')])
+        self.image_pub = self.create_publisher(Image, 'image_raw', qos)
+        self.compressed_pub = (self.create_publisher(CompressedImage, 'image_raw/compressed', qos)
+                               if value('publish_compressed') else None)
+        self.timer = self.create_timer(1.0 / value('rate'), self._publish_next)
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.get_logger().info('publishing %s as %s at %g Hz on %s%s' % (
+            source, value('encoding'), value('rate'), self.image_pub.topic_name,
+            ' (and compressed)' if self.compressed_pub else ''))
+
+    # --- parameters changed at run time --------------------------------------------------------------
+    @staticmethod
+    def _check_encoding(encoding: str) -> str:
+        if encoding in SUPPORTED_ENCODINGS:
+            return ''
+        return 'unknown encoding %r; use one of %s' % (encoding, ', '.join(SUPPORTED_ENCODINGS))
+
+    @staticmethod
+    def _check_reliability(reliability: str) -> str:
+        return '' if reliability in RELIABILITIES else (
+            'qos_reliability must be %s, got %r' % (' or '.join(RELIABILITIES), reliability))
+
+    def _check_parameters(self, params) -> SetParametersResult:
+        for param in params:
+            reason = self._check_encoding(param.value) if param.name == 'encoding' else ''
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params) -> None:
+        names = {param.name for param in params}
+        if 'rate' in names:
+            self.timer.cancel()
+            self.destroy_timer(self.timer)
+            self.timer = self.create_timer(1.0 / self.get_parameter('rate').value, self._publish_next)
+        if names & {'count', 'loop'}:
+            self.done = False  # a new count or loop may allow more frames
+
+    # --- publishing ----------------------------------------------------------------------------------
+    def _publish_next(self) -> None:
+        if self.done:
+            return
+        count = self.get_parameter('count').value
+        if count and self.published >= count:  # count was lowered at run time
+            return self._finish('count reached')
+        frame = self._next_frame()
+        if frame is None:
+            return self._finish('end of the source')
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.get_parameter('frame_id').value)
+        self.image_pub.publish(encode_image_msg(frame, self.get_parameter('encoding').value, header))
+        if self.compressed_pub is not None:
+            self.compressed_pub.publish(bgr8_to_compressed_msg(frame, header))
+        self.published += 1
+        if count and self.published >= count:
+            self._finish('count reached')
+
+    def _next_frame(self) -> Optional[np.ndarray]:
+        if self._frames is not None:
+            frame = next(self._frames, None)
+            if frame is not None:
+                return frame
+            if not self.get_parameter('loop').value:
+                return None
+        self._frames = self._start_pass()  # first frame, or the next pass of a looping source
+        return next(self._frames, None)
+
+    def _finish(self, why: str) -> None:
+        self.done = True
+        self.get_logger().info('%s: published %d frames; publishing stopped' % (why, self.published))
+
+    def destroy_node(self):
+        """Close the video or image files being read, then the node."""
+        frames, self._frames = getattr(self, '_frames', None), None
+        if hasattr(frames, 'close'):
+            frames.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Entry point of ``image_source``; returns 1 when the source or a parameter is unusable."""
+    rclpy.init(args=args)
+    try:
+        node = ImageSource()
+    except (SourceError, ParameterException) as err:
+        hint = ' (floating point parameters need a decimal point, e.g. rate:=10.0)' if isinstance(
+            err, InvalidParameterTypeException) else ''
+        rclpy.logging.get_logger('image_source').fatal('%s%s' % (err, hint))
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
