@@ -1,9 +1,10 @@
 """OpenPose's greedy part-affinity-field grouping, in numba.
 
-Reproduces tf-pose-estimation's C++ ``pafprocess`` decision for decision: the same peak order,
-the same candidate scoring in float32 (with its one double-precision term), the same greedy limb
-matching and the same subset assembly, quirks included (a merge test that ignores peak id 0,
-found > 2 ignored), so its people are identical to the original's.
+Reproduces tf-pose-estimation's C++ ``pafprocess`` decision for decision, so its people are the
+original's: the same peak order (part, then y, then x), the same candidate scoring in float32 with
+its one double-precision term, libstdc++'s unstable ``std::sort`` order among tied candidates, the
+same greedy limb matching and the same subset assembly, quirks included (the merge test ignores
+peak id 0, a connection touching more than two people is dropped).
 """
 
 from __future__ import annotations
@@ -19,122 +20,332 @@ from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, 
 
 THRESH_HEAT = np.float32(0.05)
 THRESH_VECTOR_SCORE = np.float32(0.05)
-THRESH_VECTOR_COUNT = 6      # a limb needs more than this many of the samples along it
+THRESH_VECTOR_COUNT = 6      # a limb needs more than this many good samples along it
 THRESH_PART_COUNT = 4        # a person needs at least this many parts ...
 THRESH_HUMAN_SCORE = np.float32(0.3)  # ... and at least this mean score
 STEP_PAF = 10                # PAF samples along a candidate limb
-#: Limbs after this index only add parts to people; they never start one.
+#: Limbs from this index on (ear-shoulder) only extend people; they never start one.
 NUM_STARTING_LIMBS = 17
+
 _SCORE = NUM_PARTS           # subset row column: summed score
 _COUNT = NUM_PARTS + 1       # subset row column: part count
-
 _LIMBS = np.array(LIMBS, dtype=np.int64)
 _LIMB_CHANNELS = np.array(LIMB_PAF_CHANNELS, dtype=np.int64)
+
+# Bit-pattern tests: for non-negative finite floats, int32 order is float order, so the peak
+# threshold and the finiteness test become integer max-reductions, which LLVM vectorises
+# (float ones it may not reorder without fast-math).
+_THRESH_HEAT_BITS = np.int32(THRESH_HEAT.view(np.int32))
+_ABS_MASK = np.int32(0x7FFFFFFF)
+_EXPONENT_ALL_ONES = np.int32(0x7F800000)   # |bits| at or above this: inf or NaN
+_SCAN_BLOCK = 256
+_INT32_MIN = np.int32(-2147483648)
+_SORT_THRESHOLD = 16         # libstdc++'s _S_threshold
 
 
 @dataclass(frozen=True)
 class GroupedPerson:
-    """One person as the grouping found it: score and part id -> (x, y, score) in map pixels."""
+    """One person: mean score and part id -> (x, y, part score), x and y in map pixels."""
 
     score: float
     parts: Dict[int, Tuple[int, int, float]]
 
 
+# ---------------------------------------------------------------------------------------------
+# Input scans
+# ---------------------------------------------------------------------------------------------
+
 @numba.njit(cache=True, nogil=True)
-def _order_peaks(hits, channels, width):
-    """Flat indices of above-threshold values -> peaks ordered by part, then y, then x (the C++ order).
+def _scan_peaks(bits, thresh_bits):
+    """Flat indices of peak values above the threshold, in memory order, and a non-finite flag.
 
-    Returns ys, xs and ``starts`` (part p's peaks are [starts[p], starts[p + 1])).
+    ``bits`` is the peak map's int32 view. A vectorised max per block finds the few blocks with
+    a peak; only those are walked element by element.
     """
-    # Flat order is y, x, part already: a stable counting sort by part finishes the job.
-    counts = np.zeros(NUM_PARTS + 1, np.int64)
-    for i in range(hits.shape[0]):
-        c = hits[i] % channels
-        if c < NUM_PARTS:
-            counts[c + 1] += 1
-    starts = np.cumsum(counts)
-    fill = starts[:NUM_PARTS].copy()
-    ys = np.empty(starts[NUM_PARTS], np.int64)
-    xs = np.empty(starts[NUM_PARTS], np.int64)
-    for i in range(hits.shape[0]):
-        c = hits[i] % channels
-        if c < NUM_PARTS:
-            pixel = hits[i] // channels
-            ys[fill[c]] = pixel // width
-            xs[fill[c]] = pixel % width
-            fill[c] += 1
-    return ys, xs, starts
+    n = bits.shape[0]
+    n_blocks = (n + _SCAN_BLOCK - 1) // _SCAN_BLOCK
+    full = n // _SCAN_BLOCK
+    block_max = np.empty(n_blocks, np.int32)
+    worst = np.int32(0)
+    for b in range(full):
+        start = b * _SCAN_BLOCK
+        top = _INT32_MIN
+        mag = np.int32(0)
+        for j in range(_SCAN_BLOCK):
+            v = bits[start + j]
+            top = v if v > top else top
+            a = v & _ABS_MASK
+            mag = a if a > mag else mag
+        block_max[b] = top
+        worst = mag if mag > worst else worst
+    if full < n_blocks:
+        top = _INT32_MIN
+        for i in range(full * _SCAN_BLOCK, n):
+            v = bits[i]
+            top = v if v > top else top
+            a = v & _ABS_MASK
+            worst = a if a > worst else worst
+        block_max[full] = top
+    if worst >= _EXPONENT_ALL_ONES:
+        return np.empty(0, np.int64), True
 
+    count = 0
+    for b in range(n_blocks):
+        if block_max[b] > thresh_bits:
+            for i in range(b * _SCAN_BLOCK, min(n, (b + 1) * _SCAN_BLOCK)):
+                if bits[i] > thresh_bits:
+                    count += 1
+    hits = np.empty(count, np.int64)
+    k = 0
+    for b in range(n_blocks):
+        if block_max[b] > thresh_bits:
+            for i in range(b * _SCAN_BLOCK, min(n, (b + 1) * _SCAN_BLOCK)):
+                if bits[i] > thresh_bits:
+                    hits[k] = i
+                    k += 1
+    return hits, False
+
+
+@numba.njit(cache=True, nogil=True)
+def _has_non_finite(bits):
+    """True if the float32 array behind this int32 view holds a NaN or an infinity."""
+    worst = np.int32(0)
+    for i in range(bits.shape[0]):
+        a = bits[i] & _ABS_MASK
+        worst = a if a > worst else worst
+    return worst >= _EXPONENT_ALL_ONES
+
+
+# ---------------------------------------------------------------------------------------------
+# std::sort, as libstdc++ does it
+# ---------------------------------------------------------------------------------------------
+# The C++ sorts candidates with std::sort and "score greater than": ties come out in whatever
+# order libstdc++'s introsort leaves them, and the greedy matching then depends on that order.
+# Up to 16 candidates that is a plain (stable) insertion sort; beyond, median-of-three
+# partitioning reorders equal scores. The routines below replay libstdc++'s algorithm (GCC 4.9
+# and later) on a permutation, with comp(a, b) = score[a] > score[b].
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(order, score, base, hole, length, value):
+    """libstdc++ __adjust_heap followed by __push_heap on order[base:base + length]."""
+    top = hole
+    child = hole
+    while child < (length - 1) // 2:
+        child = 2 * (child + 1)
+        if score[order[base + child]] > score[order[base + child - 1]]:
+            child -= 1
+        order[base + hole] = order[base + child]
+        hole = child
+    if (length & 1) == 0 and child == (length - 2) // 2:
+        child = 2 * (child + 1)
+        order[base + hole] = order[base + child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and score[order[base + parent]] > score[value]:
+        order[base + hole] = order[base + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    order[base + hole] = value
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_sort(order, score, first, last):
+    """libstdc++ partial_sort(first, last, last): make_heap, then sort_heap."""
+    length = last - first
+    if length >= 2:
+        parent = (length - 2) // 2
+        while True:
+            _sift_down(order, score, first, parent, length, order[first + parent])
+            if parent == 0:
+                break
+            parent -= 1
+    while last - first > 1:
+        last -= 1
+        value = order[last]
+        order[last] = order[first]
+        _sift_down(order, score, first, 0, last - first, value)
+
+
+@numba.njit(cache=True, nogil=True)
+def _std_sort_descending(order, score):
+    """Sort the permutation ``order`` by descending ``score[order]`` exactly as std::sort would."""
+    n = order.shape[0]
+    if n < 2:
+        return
+    depth = 0
+    while (1 << (depth + 1)) <= n:
+        depth += 1
+    # Introsort's recursion on disjoint ranges, run from an explicit stack: each range's outcome
+    # is independent of when it is processed.
+    stack = np.empty((2 * 64 + 2, 3), np.int64)
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, n, 2 * depth
+    top = 1
+    while top > 0:
+        top -= 1
+        first, last, limit = stack[top, 0], stack[top, 1], stack[top, 2]
+        while last - first > _SORT_THRESHOLD:
+            if limit == 0:
+                _heap_sort(order, score, first, last)
+                break
+            limit -= 1
+            # Median of (first + 1, middle, last - 1) swapped into first.
+            a, b, c = first + 1, first + (last - first) // 2, last - 1
+            sa, sb, sc = score[order[a]], score[order[b]], score[order[c]]
+            if sa > sb:
+                if sb > sc:
+                    m = b
+                elif sa > sc:
+                    m = c
+                else:
+                    m = a
+            elif sa > sc:
+                m = a
+            elif sb > sc:
+                m = c
+            else:
+                m = b
+            order[first], order[m] = order[m], order[first]
+            # Unguarded Hoare partition around order[first].
+            pivot = score[order[first]]
+            lo, hi = first + 1, last
+            while True:
+                while score[order[lo]] > pivot:
+                    lo += 1
+                hi -= 1
+                while pivot > score[order[hi]]:
+                    hi -= 1
+                if not lo < hi:
+                    break
+                order[lo], order[hi] = order[hi], order[lo]
+                lo += 1
+            stack[top, 0], stack[top, 1], stack[top, 2] = lo, last, limit
+            top += 1
+            last = lo
+    # libstdc++'s final pass (guarded insertion on the first 16, unguarded after) orders exactly
+    # like a guarded insertion sort over the whole range.
+    for i in range(1, n):
+        value = order[i]
+        j = i
+        while j > 0 and score[value] > score[order[j - 1]]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
 def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
-    """Score every (a, b) pair of one limb; returns a, b indices and scores, best first."""
+    """Scored (a, b) pairs of one limb that pass both criteria, best first (std::sort order)."""
     na, nb = ax.shape[0], bx.shape[0]
-    cand_a = np.empty(na * nb, np.int64)
-    cand_b = np.empty(na * nb, np.int64)
-    cand_score = np.empty(na * nb, np.float32)
+    capacity = min(na * nb, 64)
+    cand_a = np.empty(capacity, np.int64)
+    cand_b = np.empty(capacity, np.int64)
+    cand_score = np.empty(capacity, np.float32)
     n = 0
-    step_count = np.float32(STEP_PAF)
+    steps = np.float32(STEP_PAF)
     for i in range(na):
         for j in range(nb):
-            vx = np.float32(bx[j] - ax[i])
-            vy = np.float32(by[j] - ay[i])
-            norm = np.float32(math.sqrt(vx * vx + vy * vy))
+            dx = np.float32(bx[j] - ax[i])
+            dy = np.float32(by[j] - ay[i])
+            # float sqrt; sqrt in double then rounded to float gives the same bits.
+            norm = np.float32(math.sqrt(dx * dx + dy * dy))
             if norm < 1e-12:
                 continue
-            vx = vx / norm
-            vy = vy / norm
-            step_x = np.float32(bx[j] - ax[i]) / step_count
-            step_y = np.float32(by[j] - ay[i]) / step_count
+            ux = dx / norm
+            uy = dy / norm
+            step_x = dx / steps
+            step_y = dy / steps
+            x0 = np.float32(ax[i])
+            y0 = np.float32(ay[i])
             total = np.float32(0.0)
-            hits = 0
+            good = 0
             for k in range(STEP_PAF):
-                # C++: (int)(float + 0.5), the addition in double.
-                px = int(np.float64(np.float32(ax[i]) + np.float32(k) * step_x) + 0.5)
-                py = int(np.float64(np.float32(ay[i]) + np.float32(k) * step_y) + 0.5)
-                score = vx * paf[py, px, ch_x] + vy * paf[py, px, ch_y]
-                total += score
-                if score > THRESH_VECTOR_SCORE:
-                    hits += 1
-            # The distance prior is computed in double, then stored as float.
+                # The C++ rounds with (int)(v + 0.5): v a float sum, the + 0.5 in double.
+                px = int(np.float64(x0 + np.float32(k) * step_x) + 0.5)
+                py = int(np.float64(y0 + np.float32(k) * step_y) + 0.5)
+                dot = ux * paf[py, px, ch_x] + uy * paf[py, px, ch_y]
+                total += dot
+                if dot > THRESH_VECTOR_SCORE:
+                    good += 1
+            # The length prior is double (0.0 and 0.5 are double literals); the sum is stored
+            # back into a float.
             prior = min(0.0, 0.5 * map_height / np.float64(norm) - 1.0)
-            criterion = np.float32(np.float64(total / step_count) + prior)
-            if hits > THRESH_VECTOR_COUNT and criterion > 0:
+            criterion = np.float32(np.float64(total / steps) + prior)
+            if good > THRESH_VECTOR_COUNT and criterion > 0:
+                if n == capacity:
+                    capacity *= 2
+                    cand_a = _grow_int(cand_a, capacity)
+                    cand_b = _grow_int(cand_b, capacity)
+                    grown = np.empty(capacity, np.float32)
+                    grown[:n] = cand_score[:n]
+                    cand_score = grown
                 cand_a[n] = i
                 cand_b[n] = j
                 cand_score[n] = criterion
                 n += 1
-    order = np.argsort(-cand_score[:n], kind='mergesort')
-    return cand_a[:n][order], cand_b[:n][order], cand_score[:n][order]
+    order = np.arange(n)
+    _std_sort_descending(order, cand_score[:n])
+    return cand_a[order], cand_b[order], cand_score[order]
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow_int(values, capacity):
+    grown = np.empty(capacity, np.int64)
+    grown[:values.shape[0]] = values
+    return grown
 
 
 @numba.njit(cache=True, nogil=True)
 def _group(hits, heatmap, paf, limbs, limb_channels):
-    ys, xs, starts = _order_peaks(hits, heatmap.shape[2], heatmap.shape[1])
-    num_peaks = ys.shape[0]
-    peak_score = np.empty(num_peaks, np.float32)
-    for i in range(num_peaks):
-        c = 0
-        while starts[c + 1] <= i:
-            c += 1
-        peak_score[i] = heatmap[ys[i], xs[i], c]
-    map_height = heatmap.shape[0]
+    """The C++ process_paf on pre-scanned peaks.
 
-    # Connections of every limb: global peak ids and score, in greedy acceptance order.
-    max_conns = num_peaks * len(limbs) + 1
-    conn_limb = np.empty(max_conns, np.int64)
-    conn_a = np.empty(max_conns, np.int64)
-    conn_b = np.empty(max_conns, np.int64)
-    conn_score = np.empty(max_conns, np.float32)
+    Returns the kept subsets' part columns (global peak ids, -1 where absent), their person
+    scores, and every peak's x, y and score.
+    """
+    channels = heatmap.shape[2]
+    width = heatmap.shape[1]
+    # Memory order is y, x, part: a stable counting sort by part gives the C++'s part, y, x.
+    starts = np.zeros(NUM_PARTS + 1, np.int64)
+    for i in range(hits.shape[0]):
+        c = hits[i] % channels
+        if c < NUM_PARTS:
+            starts[c + 1] += 1
+    for p in range(NUM_PARTS):
+        starts[p + 1] += starts[p]
+    num_peaks = starts[NUM_PARTS]
+    fill = starts[:NUM_PARTS].copy()
+    xs = np.empty(num_peaks, np.int64)
+    ys = np.empty(num_peaks, np.int64)
+    peak_score = np.empty(num_peaks, np.float32)
+    for i in range(hits.shape[0]):
+        c = hits[i] % channels
+        if c < NUM_PARTS:
+            pixel = hits[i] // channels
+            k = fill[c]
+            ys[k] = pixel // width
+            xs[k] = pixel % width
+            peak_score[k] = heatmap[ys[k], xs[k], c]
+            fill[c] += 1
+
+    # Greedy matching per limb: accepted connections as global peak ids, in acceptance order.
+    n_limbs = limbs.shape[0]
+    capacity = 16
+    conn_limb = np.empty(capacity, np.int64)
+    conn_a = np.empty(capacity, np.int64)
+    conn_b = np.empty(capacity, np.int64)
+    conn_score = np.empty(capacity, np.float32)
     n_conns = 0
-    for limb in range(len(limbs)):
+    for limb in range(n_limbs):
         pa, pb = limbs[limb, 0], limbs[limb, 1]
         a0, a1, b0, b1 = starts[pa], starts[pa + 1], starts[pb], starts[pb + 1]
         if a1 == a0 or b1 == b0:
             continue
-        cand_a, cand_b, cand_score = _limb_candidates(xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf,
-                                                      limb_channels[limb, 0], limb_channels[limb, 1],
-                                                      map_height)
+        cand_a, cand_b, cand_score = _limb_candidates(
+            xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf,
+            limb_channels[limb, 0], limb_channels[limb, 1], heatmap.shape[0])
         used_a = np.zeros(a1 - a0, np.bool_)
         used_b = np.zeros(b1 - b0, np.bool_)
         for k in range(cand_a.shape[0]):
@@ -143,19 +354,29 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
                 continue
             used_a[i] = True
             used_b[j] = True
+            if n_conns == capacity:
+                capacity *= 2
+                conn_limb = _grow_int(conn_limb, capacity)
+                conn_a = _grow_int(conn_a, capacity)
+                conn_b = _grow_int(conn_b, capacity)
+                grown = np.empty(capacity, np.float32)
+                grown[:n_conns] = conn_score[:n_conns]
+                conn_score = grown
             conn_limb[n_conns] = limb
             conn_a[n_conns] = a0 + i
             conn_b[n_conns] = b0 + j
             conn_score[n_conns] = cand_score[k]
             n_conns += 1
 
-    # Subsets: one row per person; part columns hold global peak ids (as float, like the C++).
+    # Subset rows as the C++ keeps them: float32 part columns holding peak ids (-1: none), then
+    # the summed score and the part count, all updated with its float arithmetic.
     subset = np.empty((n_conns + 1, NUM_PARTS + 2), np.float32)
     n_sub = 0
     for k in range(n_conns):
         limb = conn_limb[k]
         p1, p2 = limbs[limb, 0], limbs[limb, 1]
-        cid1, cid2 = np.float32(conn_a[k]), np.float32(conn_b[k])
+        cid1 = np.float32(conn_a[k])
+        cid2 = np.float32(conn_b[k])
         found = 0
         first = 0
         second = 0
@@ -172,11 +393,14 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
                 subset[first, _COUNT] += np.float32(1.0)
                 subset[first, _SCORE] += peak_score[conn_b[k]] + conn_score[k]
         elif found == 2:
+            # "> 0", as in the C++: peak id 0 never counts as shared.
             shared = False
             for part in range(NUM_PARTS):
                 if subset[first, part] > 0 and subset[second, part] > 0:
                     shared = True
             if not shared:
+                # The C++'s merge arithmetic: -1 + id + 1 = id, id + -1 + 1 = id; it goes wrong
+                # only on the unnoticed peak id 0, and that is reproduced too.
                 for part in range(NUM_PARTS):
                     subset[first, part] += subset[second, part] + np.float32(1.0)
                 subset[first, _COUNT] += subset[second, _COUNT]
@@ -197,16 +421,24 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
             subset[n_sub, _SCORE] = peak_score[conn_a[k]] + peak_score[conn_b[k]] + conn_score[k]
             n_sub += 1
 
-    keep = np.zeros(n_sub, np.bool_)
+    n_kept = 0
     for s in range(n_sub):
-        keep[s] = not (subset[s, _COUNT] < THRESH_PART_COUNT
-                       or subset[s, _SCORE] / subset[s, _COUNT] < THRESH_HUMAN_SCORE)
-    people = subset[:n_sub][keep]
-    scores = np.empty(people.shape[0], np.float32)
-    for s in range(people.shape[0]):
-        scores[s] = people[s, _SCORE] / people[s, _COUNT]
-    return people[:, :NUM_PARTS].astype(np.int64), scores, xs, ys, peak_score
+        if not (subset[s, _COUNT] < THRESH_PART_COUNT
+                or subset[s, _SCORE] / subset[s, _COUNT] < THRESH_HUMAN_SCORE):
+            subset[n_kept] = subset[s]
+            n_kept += 1
+    part_ids = np.empty((n_kept, NUM_PARTS), np.int64)
+    scores = np.empty(n_kept, np.float32)
+    for s in range(n_kept):
+        for part in range(NUM_PARTS):
+            part_ids[s, part] = int(subset[s, part])  # truncation, like the C++ getter
+        scores[s] = subset[s, _SCORE] / subset[s, _COUNT]
+    return part_ids, scores, xs, ys, peak_score
 
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
 
 def _check_maps(peaks, heatmap, paf) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     arrays = []
@@ -217,42 +449,60 @@ def _check_maps(peaks, heatmap, paf) -> Tuple[np.ndarray, np.ndarray, np.ndarray
         if value.ndim != 3 or value.shape[2] != channels:
             raise ValueError('%s must be H x W x %d, got shape %s' % (name, channels, value.shape))
         arrays.append(np.ascontiguousarray(value, dtype=np.float32))
-    shapes = {a.shape[:2] for a in arrays}
-    if len(shapes) != 1:
-        raise ValueError('peaks, heatmap and paf must share H x W, got %s' % sorted(shapes))
-    if 0 in arrays[0].shape[:2]:
-        raise ValueError('maps are empty: %s' % (arrays[0].shape,))
-    for name, array in zip(('peaks', 'heatmap', 'paf'), arrays):
-        # max() propagates NaN and shows +inf at a fraction of isfinite().all()'s cost.
-        if not math.isfinite(array.max()):
-            raise ValueError('%s contains NaN or infinity' % name)
+    if not arrays[0].shape[:2] == arrays[1].shape[:2] == arrays[2].shape[:2]:
+        raise ValueError('peaks, heatmap and paf must share H x W, got %s, %s and %s'
+                         % tuple(a.shape[:2] for a in arrays))
+    if arrays[0].size == 0:
+        raise ValueError('maps are empty: shape %s' % (arrays[0].shape,))
     return arrays[0], arrays[1], arrays[2]
 
 
 def group_people(peaks, heatmap, paf) -> List[GroupedPerson]:
-    """Group body-part peaks into people along the part affinity fields.
+    """Group body-part peaks into people along the part affinity fields, as the C++ did.
 
-    ``peaks`` (H x W x 19: smoothed heatmaps at local maxima, else 0), ``heatmap`` (H x W x 19)
-    and ``paf`` (H x W x 38), float32 as the pipeline makes them. Returns people in the original's
-    order; ValueError for maps of the wrong shape or with non-finite values.
+    ``peaks`` (H x W x 19: smoothed heatmaps where they are a local maximum, else 0),
+    ``heatmap`` (H x W x 19) and ``paf`` (H x W x 38); other dtypes are converted to float32.
+    Returns the people in the order the original leaves them. ValueError for maps of the wrong
+    shape, mismatched sizes or NaN/infinite values.
     """
     peaks, heatmap, paf = _check_maps(peaks, heatmap, paf)
-    # numpy's vectorised compare finds the sparse peaks faster than a scalar numba loop.
-    hits = np.flatnonzero(peaks.reshape(-1) > THRESH_HEAT)
-    people, scores, xs, ys, peak_score = _group(hits, heatmap, paf, _LIMBS, _LIMB_CHANNELS)
-    result = []
-    for row, score in zip(people, scores):
+    # The peak scan checks the peak map's finiteness on the way.
+    hits, peaks_bad = _scan_peaks(peaks.reshape(-1).view(np.int32), _THRESH_HEAT_BITS)
+    if peaks_bad:
+        raise ValueError('peaks contains NaN or infinity')
+    for name, array in (('heatmap', heatmap), ('paf', paf)):
+        if _has_non_finite(array.reshape(-1).view(np.int32)):
+            raise ValueError('%s contains NaN or infinity' % name)
+    if hits.shape[0] == 0:
+        return []
+    part_ids, scores, xs, ys, peak_score = _group(hits, heatmap, paf, _LIMBS, _LIMB_CHANNELS)
+    xs, ys, peak_score = xs.tolist(), ys.tolist(), peak_score.tolist()
+    people = []
+    for row, score in zip(part_ids.tolist(), scores.tolist()):
         parts = {}
-        for part_id in range(NUM_PARTS):
-            cid = row[part_id]
+        for part_id, cid in enumerate(row):
+            # A merge on peak id 0 can leave an id past the last peak, where the C++ reads out of
+            # bounds; such a part is left out. Any other id is reported as the C++ reports it.
             if 0 <= cid < len(xs):
-                parts[part_id] = (int(xs[cid]), int(ys[cid]), float(peak_score[cid]))
+                parts[part_id] = (xs[cid], ys[cid], peak_score[cid])
         if parts:
-            result.append(GroupedPerson(float(score), parts))
-    return result
+            people.append(GroupedPerson(float(score), parts))
+    return people
 
 
 def warmup() -> None:
-    """Compile (or load from cache) the numba code, so no frame pays for it."""
-    maps = np.zeros((8, 8, NUM_HEATMAPS), np.float32)
-    group_people(maps, maps, np.zeros((8, 8, NUM_PAFS), np.float32))
+    """Compile (or load from numba's cache) the grouping code, so no frame pays for it."""
+    order = np.arange(40)
+    _std_sort_descending(order, np.zeros(40, np.float32))  # the >16 paths a tiny scene misses
+    h, w = 12, 12
+    peaks = np.zeros((h, w, NUM_HEATMAPS), np.float32)
+    paf = np.zeros((h, w, NUM_PAFS), np.float32)
+    # Two parts joined by a limb, so every stage runs, not just the empty-map exit.
+    (pa, pb), (cx, cy) = LIMBS[0], LIMB_PAF_CHANNELS[0]
+    peaks[2, 2, pa] = peaks[2, 9, pb] = 0.9
+    paf[2, 2:10, cx] = 1.0
+    group_people(peaks, peaks, paf)
+    # Read-only arrays (np.frombuffer on a message, say) are a separate numba signature.
+    for array in (peaks, paf):
+        array.setflags(write=False)
+    group_people(peaks, peaks, paf)
