@@ -245,7 +245,7 @@ def _run_main(*ros_args, interrupt_after=None):
 @pytest.mark.parametrize('ros_args, pattern', [
     (('-p', 'source:=/no/such/video.mp4'), "source '/no/such/video.mp4': no such file"),
     (('-p', 'encoding:=yuv422'), "unknown encoding 'yuv422'"),
-    (('-p', 'rate:=10'), 'need a decimal point'),
+    (('-p', 'rate:=10'), 'needs a decimal point'),
 ])
 def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):
     code, output = _run_main(*ros_args)

@@ -316,3 +316,15 @@ def test_console_entry_point_runs_the_node(context, mobilenet_thin_path, astrona
         executor.shutdown()
         peer.destroy_node()
     assert 'loaded mobilenet_thin' in out
+
+
+def test_console_entry_point_rejects_a_wrongly_typed_parameter_without_a_traceback():
+    exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
+    if not os.path.exists(exe):
+        pytest.fail('%s missing: run `make setup`' % exe)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID))
+    done = subprocess.run([exe, '--ros-args', '-p', 'upsample_ratio:=4'], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout
+    assert 'Traceback' not in done.stdout and '[FATAL]' in done.stdout
+    assert "'upsample_ratio'" in done.stdout and 'decimal point' in done.stdout

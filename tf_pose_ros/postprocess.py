@@ -26,15 +26,20 @@ def upsampled_size(resolution: Tuple[int, int], upsample_ratio: float) -> Tuple[
     return int(width / 8 * upsample_ratio), int(height / 8 * upsample_ratio)
 
 
+def _positive_number(value, what: str, upper: float) -> float:
+    """``value`` as a finite float in (0, upper]; ValueError naming ``what`` otherwise."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError('%s %r is not a number' % (what, value)) from None
+    if not math.isfinite(number) or not 0.0 < number <= upper:
+        raise ValueError('%s %r must be in (0, %g]' % (what, value, upper))
+    return number
+
+
 def validate_upsample_ratio(ratio) -> float:
     """A finite ratio in (0, 8]; ValueError otherwise."""
-    try:
-        value = float(ratio)
-    except (TypeError, ValueError):
-        raise ValueError('upsample ratio %r is not a number' % (ratio,)) from None
-    if not math.isfinite(value) or not 0.0 < value <= 8.0:
-        raise ValueError('upsample ratio %r must be in (0, 8]' % (ratio,))
-    return value
+    return _positive_number(ratio, 'upsample ratio', 8.0)
 
 
 def upsample(maps: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -126,11 +131,6 @@ def scale_resolutions(resolution: Tuple[int, int], scales: Sequence[float]) -> L
         raise ValueError('scales must not be empty')
     sizes = []
     for scale in scales:
-        try:
-            value = float(scale)
-        except (TypeError, ValueError):
-            raise ValueError('scale %r is not a number' % (scale,)) from None
-        if not math.isfinite(value) or not 0.0 < value <= 4.0:
-            raise ValueError('scale %r must be in (0, 4]' % (scale,))
+        value = _positive_number(scale, 'scale', 4.0)
         sizes.append(tuple(max(16, int(round(side * value / 16.0)) * 16) for side in resolution))
     return sizes

@@ -18,14 +18,14 @@ import cv2
 import numpy as np
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.exceptions import InvalidParameterTypeException, ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
+from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 RELIABILITIES = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}
@@ -230,19 +230,8 @@ def main(args=None) -> int:
     try:
         node = ImageSource()
     except (SourceError, ParameterException) as err:
-        hint = ' (floating point parameters need a decimal point, e.g. rate:=10.0)' if isinstance(
-            err, InvalidParameterTypeException) else ''
-        rclpy.logging.get_logger('image_source').fatal('%s%s' % (err, hint))
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+        return report_startup_failure('image_source', err)
+    return spin_until_shutdown(node)
 
 
 if __name__ == '__main__':

@@ -15,7 +15,8 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.exceptions import ParameterException
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -30,6 +31,7 @@ from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_imag
                                               compressed_msg_to_bgr8, image_msg_to_bgr8)
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, normalize, validate
+from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
 from tf_pose_ros.ros.stats import PipelineStats
 
 LOG_THROTTLE_S = 5.0
@@ -51,8 +53,12 @@ class PoseEstimatorNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('pose_estimator', **kwargs)
-        for param in PARAMS:
-            self.declare_parameter(param.name, param.default, _descriptor(param))
+        try:
+            for param in PARAMS:
+                self.declare_parameter(param.name, param.default, _descriptor(param))
+        except ParameterException:
+            super().destroy_node()  # nothing of ours exists yet; leave nothing behind in the context
+            raise
         self.config = {p.name: normalize(p.name, self.get_parameter(p.name).value) for p in PARAMS}
         self.stats = PipelineStats()
         self._slot = LatestFrameSlot()
@@ -205,17 +211,12 @@ class PoseEstimatorNode(Node):
 def main(args=None) -> int:
     """Entry point of ``pose_estimator``."""
     rclpy.init(args=args)
-    node = PoseEstimatorNode()
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
     try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+        node = PoseEstimatorNode()
+    except ParameterException as err:  # e.g. upsample_ratio:=4 where a float is declared
+        return report_startup_failure('pose_estimator', err)
+    # Two threads: frames keep arriving while a parameter change reloads the network.
+    return spin_until_shutdown(node, MultiThreadedExecutor(num_threads=2))
 
 
 if __name__ == '__main__':
