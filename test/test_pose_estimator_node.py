@@ -156,6 +156,7 @@ def test_annotated_image(harness, astronaut):
 
 def test_diagnostics(harness, astronaut):
     harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
+    harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))  # two arrivals give an input rate
     harness.diagnostics.clear()
     harness.wait_for(lambda: len(harness.diagnostics) >= 2, what='diagnostics')
     status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
@@ -164,6 +165,7 @@ def test_diagnostics(harness, astronaut):
     assert int(values['processed']) >= 1 and float(values['pipeline_ms_mean']) > 0
     for key in ('received', 'dropped', 'invalid', 'rate_hz', 'latency_ms_mean'):
         assert key in values
+    assert 0.0 < float(values['input_hz']) < 1000.0
 
 
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):
@@ -200,7 +202,7 @@ def _set(harness, name, value):
 def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     result = _set(harness, 'resolution', '320x240')
     assert result.successful, result.reason
-    assert harness.node._estimator.resolution == (320, 240)
+    assert harness.node.estimator.resolution == (320, 240)
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     for name, value, reason in [('resolution', '431x368', 'multiples of 16'), ('model', 'resnet', 'unknown model'),
@@ -274,7 +276,7 @@ def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(context, mobil
                                      Parameter('qos_reliability', value='reliable'),
                                      Parameter('diagnostics_period', value=0.2)])
     try:
-        assert h.node._estimator is None
+        assert h.node.estimator is None
         h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message and s.name.startswith('/missing/')
                                for m in h.diagnostics for s in m.status), what='ERROR diagnostics')
         h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))

@@ -29,15 +29,16 @@ def measure(estimator: PoseEstimator, image: np.ndarray, frames: int = 30, warmu
 
 
 def format_table(rows: List[Dict]) -> str:
-    """A fixed-width table of bench rows (one per configuration)."""
+    """A table of bench rows (one per configuration), each column as wide as its widest cell."""
     header = ['model', 'resolution', 'ratio', 'device'] + list(STAGES) + ['non-net %']
-    lines = ['  '.join('%-12s' % h for h in header)]
+    table = [header]
     for row in rows:
         non_net = 100.0 * (row['total'] - row['network']) / row['network'] if row['network'] else float('nan')
         cells = [row['model'], row['resolution'], '%g' % row['upsample_ratio'], row['device']]
-        cells += ['%.2f' % row[stage] for stage in STAGES] + ['%.1f' % non_net]
-        lines.append('  '.join('%-12s' % c for c in cells))
-    return '\n'.join(lines)
+        table.append(cells + ['%.2f' % row[stage] for stage in STAGES] + ['%.1f' % non_net])
+    widths = [max(len(line[col]) for line in table) for col in range(len(header))]
+    return '\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+                     for line in table)
 
 
 def network_latency(network, resolution, frames: int = 10, warmup: int = 2) -> float:

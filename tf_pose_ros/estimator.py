@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros import grouping
+from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL, get_spec, parse_resolution
 from tf_pose_ros.network import FrozenGraphNetwork
@@ -43,6 +44,7 @@ class PoseEstimator:
         self.weights_path = find_weights(model, model_path=model_path, model_dir=model_dir)
         self.network = FrozenGraphNetwork(self.weights_path, device=device)
         self.device = self.network.device
+        keep_freed_memory()  # frames are often processed off the main thread (the ROS node)
         grouping.warmup()
         self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
         Parameter('image_topic', value='image_raw'), Parameter('qos_reliability', value='reliable')])
     listener = PoseListener(Path(args.out_dir))
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = SingleThreadedExecutor()  # as each executable spins its node
     for node in (source, estimator, listener):
         executor.add_node(node)
     deadline = time.monotonic() + args.timeout

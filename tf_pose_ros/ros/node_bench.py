@@ -16,7 +16,7 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
@@ -48,9 +48,16 @@ def main(argv=None) -> int:
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
         Parameter('device', value=args.device), Parameter('publish_annotated', value=False)])
     node.stats.window = args.seconds + args.warmup + 10.0
-    executor = MultiThreadedExecutor(num_threads=2)
+    executor = SingleThreadedExecutor()  # as the pose_estimator executable spins it
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+
+    # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
+    spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
     try:
         time.sleep(args.warmup)
@@ -59,6 +66,8 @@ def main(argv=None) -> int:
         time.sleep(args.seconds)
         end = node.stats.snapshot()
     finally:
+        stop.set()
+        spinner.join(timeout=10.0)
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
@@ -70,7 +79,10 @@ def main(argv=None) -> int:
         return 1
     pipeline = end['pipeline_ms_mean']
     row = {
-        'model': args.model, 'resolution': args.resolution, 'device': node.config['device'],
+        'model': args.model, 'resolution': args.resolution,
+        'device': node.estimator.device if node.estimator else node.config['device'],
+        'rmw': os.environ.get('RMW_IMPLEMENTATION', 'default'),
+        'fastdds_transports': os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', 'DEFAULT'),
         'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
         'received': end['received'] - start.get('received', 0),
         'processed': end['processed'] - start.get('processed', 0),
@@ -83,9 +95,11 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(row, indent=1))
     else:
-        print('%s %s on %s, source %g Hz %s, %g s: received %d, processed %d, dropped %d' % (
-            row['model'], row['resolution'], row['device'], args.rate, args.size, args.seconds,
-            row['received'], row['processed'], row['dropped']))
+        print('%s %s on %s, source %g Hz %s, %g s (%s, Fast DDS transports %s)' % (
+            row['model'], row['resolution'], row['device'], args.rate, args.size, args.seconds, row['rmw'],
+            row['fastdds_transports']))
+        print('received %d (%.1f Hz), processed %d, dropped %d' % (
+            row['received'], row['received'] / args.seconds, row['processed'], row['dropped']))
         print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
               % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
         print('publish rate %.2f Hz = %.3f / pipeline (target >= 0.95)' % (row['publish_hz'],
