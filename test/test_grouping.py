@@ -116,6 +116,24 @@ def test_two_people_side_by_side():
         assert person.score == pytest.approx(_tree_score(6, [1.0] * 5), abs=1e-4)
 
 
+def test_a_crowd_with_more_candidate_limbs_than_the_first_buffers_hold():
+    # One field covers the whole map for the neck-nose limb, so every neck pairs with every nose
+    # nearer than half the map height: 12 x 12 candidates, more than the buffers start with.
+    bodies = [_upper_body(dx=20 * i, dy=100) for i in range(12)]
+    scene = Scene(h=256, w=260)
+    for body in bodies:
+        scene.person(body)
+    limb = next(l for l in LIMBS if set(l) == {PART_IDS['neck'], PART_IDS['nose']})
+    by_id = _ids(bodies[0])
+    direction = np.subtract(by_id[limb[1]], by_id[limb[0]]) / 8.0
+    cx, cy = LIMB_PAF_CHANNELS[LIMBS.index(limb)]
+    scene.paf[:, :, cx], scene.paf[:, :, cy] = direction
+    people = scene.group()
+    assert len(people) == 12
+    for body in bodies:  # the aligned pairs win: each nose stays with its own neck
+        assert _xy(_find(people, 'neck', body['neck'])) == _ids(body)
+
+
 def test_limbs_longer_than_half_the_map_pay_the_length_prior():
     body = _upper_body(dx=30)
     body.update(right_hip=(34, 58), left_hip=(42, 58))   # neck-hip limbs longer than H / 2

@@ -279,9 +279,7 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
                     capacity *= 2
                     cand_a = _grow_int(cand_a, capacity)
                     cand_b = _grow_int(cand_b, capacity)
-                    grown = np.empty(capacity, np.float32)
-                    grown[:n] = cand_score[:n]
-                    cand_score = grown
+                    cand_score = _grow_float(cand_score, capacity)
                 cand_a[n] = i
                 cand_b[n] = j
                 cand_score[n] = criterion
@@ -294,6 +292,13 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
 @numba.njit(cache=True, nogil=True)
 def _grow_int(values, capacity):
     grown = np.empty(capacity, np.int64)
+    grown[:values.shape[0]] = values
+    return grown
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow_float(values, capacity):
+    grown = np.empty(capacity, np.float32)
     grown[:values.shape[0]] = values
     return grown
 
@@ -359,9 +364,7 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
                 conn_limb = _grow_int(conn_limb, capacity)
                 conn_a = _grow_int(conn_a, capacity)
                 conn_b = _grow_int(conn_b, capacity)
-                grown = np.empty(capacity, np.float32)
-                grown[:n_conns] = conn_score[:n_conns]
-                conn_score = grown
+                conn_score = _grow_float(conn_score, capacity)
             conn_limb[n_conns] = limb
             conn_a[n_conns] = a0 + i
             conn_b[n_conns] = b0 + j
