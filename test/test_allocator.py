@@ -4,7 +4,6 @@ import platform
 import resource
 import subprocess
 import sys
-import threading
 
 import pytest
 

@@ -501,7 +501,7 @@ def warmup() -> None:
     peaks = np.zeros((h, w, NUM_HEATMAPS), np.float32)
     paf = np.zeros((h, w, NUM_PAFS), np.float32)
     # Two parts joined by a limb, so every stage runs, not just the empty-map exit.
-    (pa, pb), (cx, cy) = LIMBS[0], LIMB_PAF_CHANNELS[0]
+    (pa, pb), (cx, _) = LIMBS[0], LIMB_PAF_CHANNELS[0]
     peaks[2, 2, pa] = peaks[2, 9, pb] = 0.9
     paf[2, 2:10, cx] = 1.0
     group_people(peaks, peaks, paf)

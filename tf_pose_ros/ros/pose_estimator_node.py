@@ -88,7 +88,8 @@ class PoseEstimatorNode(Node):
             topic, msg_type, self._decode = topic + '/compressed', CompressedImage, compressed_msg_to_bgr8
         else:
             msg_type, self._decode = Image, image_msg_to_bgr8
-        # Frames keep arriving in their own group while a parameter change reloads the network.
+        # In a multi-threaded executor (a component container), frames keep arriving in their own
+        # group while a parameter change reloads the network.
         self.subscription = self.create_subscription(
             msg_type, topic, self._on_image, qos, callback_group=MutuallyExclusiveCallbackGroup())
         self.add_on_set_parameters_callback(self._on_set_parameters)

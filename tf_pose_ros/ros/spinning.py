@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException
-from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.executors import ExternalShutdownException
 
 
 def report_startup_failure(name: str, err: Exception) -> int:
@@ -20,14 +18,10 @@ def report_startup_failure(name: str, err: Exception) -> int:
     return 1
 
 
-def spin_until_shutdown(node, executor: Optional[Executor] = None) -> int:
-    """Spin ``node`` (on ``executor`` if given) until Ctrl-C or shutdown, then clean up; returns 0."""
+def spin_until_shutdown(node) -> int:
+    """Spin ``node`` until Ctrl-C or shutdown, then clean up; returns 0."""
     try:
-        if executor is None:
-            rclpy.spin(node)
-        else:
-            executor.add_node(node)
-            executor.spin()
+        rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
