@@ -83,6 +83,7 @@ def main(argv=None) -> int:
         'device': node.estimator.device if node.estimator else node.config['device'],
         'rmw': os.environ.get('RMW_IMPLEMENTATION', 'default'),
         'fastdds_transports': os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', 'DEFAULT'),
+        'discovery_range': os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'default'),
         'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
         'received': end['received'] - start.get('received', 0),
         'processed': end['processed'] - start.get('processed', 0),
@@ -95,9 +96,9 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(row, indent=1))
     else:
-        print('%s %s on %s, source %g Hz %s, %g s (%s, Fast DDS transports %s)' % (
+        print('%s %s on %s, source %g Hz %s, %g s (%s, Fast DDS transports %s, discovery range %s)' % (
             row['model'], row['resolution'], row['device'], args.rate, args.size, args.seconds, row['rmw'],
-            row['fastdds_transports']))
+            row['fastdds_transports'], row['discovery_range']))
         print('received %d (%.1f Hz), processed %d, dropped %d' % (
             row['received'], row['received'] / args.seconds, row['processed'], row['dropped']))
         print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
