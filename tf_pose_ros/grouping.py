@@ -277,9 +277,9 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
             if good > THRESH_VECTOR_COUNT and criterion > 0:
                 if n == capacity:
                     capacity *= 2
-                    cand_a = _grow_int(cand_a, capacity)
-                    cand_b = _grow_int(cand_b, capacity)
-                    cand_score = _grow_float(cand_score, capacity)
+                    cand_a = _grow(cand_a, capacity)
+                    cand_b = _grow(cand_b, capacity)
+                    cand_score = _grow(cand_score, capacity)
                 cand_a[n] = i
                 cand_b[n] = j
                 cand_score[n] = criterion
@@ -290,15 +290,8 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
 
 
 @numba.njit(cache=True, nogil=True)
-def _grow_int(values, capacity):
-    grown = np.empty(capacity, np.int64)
-    grown[:values.shape[0]] = values
-    return grown
-
-
-@numba.njit(cache=True, nogil=True)
-def _grow_float(values, capacity):
-    grown = np.empty(capacity, np.float32)
+def _grow(values, capacity):
+    grown = np.empty(capacity, values.dtype)
     grown[:values.shape[0]] = values
     return grown
 
@@ -361,10 +354,10 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
             used_b[j] = True
             if n_conns == capacity:
                 capacity *= 2
-                conn_limb = _grow_int(conn_limb, capacity)
-                conn_a = _grow_int(conn_a, capacity)
-                conn_b = _grow_int(conn_b, capacity)
-                conn_score = _grow_float(conn_score, capacity)
+                conn_limb = _grow(conn_limb, capacity)
+                conn_a = _grow(conn_a, capacity)
+                conn_b = _grow(conn_b, capacity)
+                conn_score = _grow(conn_score, capacity)
             conn_limb[n_conns] = limb
             conn_a[n_conns] = a0 + i
             conn_b[n_conns] = b0 + j
