@@ -106,3 +106,19 @@ def test_drawing_marks_keypoints_in_original_colours(estimator, astronaut):
     window = canvas[y - 5:y + 6, x - 5:x + 6].reshape(-1, 3)
     assert any(tuple(pixel) == (255, 0, 0) for pixel in window)
     assert np.count_nonzero(np.any(canvas != astronaut, axis=2)) > 500
+
+
+def test_fast_postprocessing_gives_todays_people(estimator, astronaut, paf_vectors):
+    # The estimator reads the maps at network size (ratio 4 is replication); today's path upsamples.
+    from tf_pose_ros.people import persons_from_grouping
+    from tf_pose_ros.preprocess import resize_for_network
+
+    frames, _ = paf_vectors
+    images = [astronaut, group_photo_bgr(3), group_photo_bgr(5)[:, ::-1].copy()]
+    images += [frame['net_input'].astype(np.uint8) for frame in frames.values()]
+    for image in images:
+        result = estimator.infer(image)
+        output = estimator.network(resize_for_network(image, estimator.resolution)[None])[0]
+        grouped = group_people(*postprocess(output, estimator.map_size))
+        expected = persons_from_grouping(grouped, estimator.map_size, (image.shape[1], image.shape[0]))
+        assert result.persons == expected

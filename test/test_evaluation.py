@@ -9,7 +9,7 @@ import pytest
 
 from tf_pose_ros.evaluation import (STAT_NAMES, EvalResult, add_eval_parser, evaluate, format_table,
                                     person_to_coco, run_eval)
-from tf_pose_ros.postprocess import parse_scales
+from tf_pose_ros.config import parse_scales
 from tf_pose_ros.parts import COCO17_NAMES
 from tf_pose_ros.people import Keypoint, Person
 from tf_pose_ros.samples import group_photo_bgr
@@ -199,11 +199,12 @@ def test_format_table_original_columns():
                      '-1.0000', '0.3587', '71.2', '12']
 
 
-def _eval_parser(**kwargs):
+def _eval_parser(make_estimator=None):
     from tf_pose_ros.cli import _add_model_args
 
     parser = argparse.ArgumentParser(prog='tf-pose-ros')
-    add_eval_parser(parser.add_subparsers(dest='command', required=True), _add_model_args, **kwargs)
+    add_eval_parser(parser.add_subparsers(dest='command', required=True), _add_model_args,
+                    make_estimator or (lambda args: pytest.fail('the test calls run_eval itself')))
     return parser
 
 

@@ -162,6 +162,7 @@ def test_diagnostics(harness, astronaut):
     status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
     values = {kv.key: kv.value for kv in status.values}
     assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
+    assert values['backend'] == harness.node.estimator.backend and values['precision'] == 'fp32'
     assert int(values['processed']) >= 1 and float(values['pipeline_ms_mean']) > 0
     for key in ('received', 'dropped', 'invalid', 'rate_hz', 'latency_ms_mean'):
         assert key in values
@@ -224,6 +225,40 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons == []
     assert _set(harness, 'min_person_score', 0.0).successful
     assert _set(harness, 'resolution', '432x368').successful
+
+
+def test_backend_and_precision_reload_and_same_values_reload_nothing(harness, astronaut):
+    loaded = harness.node.estimator
+    # A differently written but equal resolution is no change: nothing reloads.
+    assert _set(harness, 'resolution', ' 432 X 368 ').successful
+    assert harness.node.estimator is loaded
+    for backend in ('tensorflow', 'litert', 'openvino'):
+        result = _set(harness, 'backend', backend)
+        assert result.successful, result.reason
+        assert harness.node.estimator.backend == backend
+        persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
+        assert len(persons.persons) == 1
+    result = _set(harness, 'precision', 'int8')
+    assert not result.successful and 'int8 is not offered' in result.reason
+    result = _set(harness, 'backend', 'cuda')
+    assert not result.successful and 'expected one of auto, tensorflow, openvino, litert' in result.reason
+    assert _set(harness, 'backend', 'auto').successful
+
+
+def test_reloads_give_the_old_network_back(harness):
+    # Alternating resolutions and engines: memory after many reloads stays near that after the first.
+    sequence = [('320x240', 'openvino'), ('432x368', 'litert'), ('320x240', 'tensorflow'),
+                ('432x368', 'openvino')] * 3
+    assert _set(harness, 'backend', 'tensorflow').successful  # every engine's libraries are loaded once
+    assert _set(harness, 'backend', 'litert').successful
+    first = None
+    for resolution, backend in sequence:
+        assert _set(harness, 'resolution', resolution).successful
+        assert _set(harness, 'backend', backend).successful
+        first = first or _rss_mb()
+    grown = _rss_mb() - first
+    assert grown < 150, 'RSS grew by %.0f MB over %d reloads' % (grown, len(sequence) * 2)
+    assert _set(harness, 'backend', 'auto').successful
 
 
 def _rss_mb():

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tf_pose_ros import postprocess as pp
+from tf_pose_ros.config import validate_upsample_ratio
 from tf_pose_ros.network import FrozenGraphNetwork
 from tf_pose_ros.parts import NUM_PARTS
 
@@ -70,4 +71,61 @@ def test_pipeline_reproduces_original_maps(mobilenet_thin_path, paf_vectors):
 @pytest.mark.parametrize('bad', [0, -1, 'x', float('nan'), 9])
 def test_bad_upsample_ratio(bad):
     with pytest.raises(ValueError):
-        pp.validate_upsample_ratio(bad)
+        validate_upsample_ratio(bad)
+
+
+@pytest.mark.parametrize('ratio, shape, exact', [
+    (4, (46, 54), True),     # the default: 432x368, ratio 4
+    (4, (30, 40), True), (8, (12, 9), True),
+    # Elsewhere OpenCV's vector loop and its scalar tail split the rows differently: 1 ulp apart.
+    (1, (23, 27), False), (2, (46, 54), False), (3, (17, 31), False)])
+def test_replicated_smoothing_is_todays_smoothing(ratio, shape, exact):
+    rng = np.random.default_rng(ratio)
+    heat = rng.random(shape + (NUM_PARTS,), dtype=np.float32) - 0.1
+    size = (shape[1] * ratio, shape[0] * ratio)
+    assert pp.replication_ratio(heat.shape, size) == ratio
+    reference = pp.smooth(pp.upsample(heat, size))
+    planes = pp.smooth_replicated_planar(heat, ratio)[:, :size[1]].transpose(1, 2, 0)
+    if exact:
+        np.testing.assert_array_equal(planes, reference)
+    else:
+        np.testing.assert_allclose(planes, reference, rtol=1e-6, atol=1e-7)
+
+
+def test_replication_ratio_only_for_exact_integer_ratios():
+    assert pp.replication_ratio((46, 54, 57), (216, 184)) == 4
+    assert pp.replication_ratio((46, 54, 57), (135, 115)) == 0     # ratio 2.5
+    assert pp.replication_ratio((92, 108, 57), (54, 46)) == 0      # shrinking
+    assert pp.replication_ratio((46, 54, 57), (216, 185)) == 0
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_local_maxima_are_the_thresholded_peaks_of_find_peaks(seed):
+    from tf_pose_ros.peaks import local_maxima
+
+    rng = np.random.default_rng(seed)
+    # Plateaus (equal neighbours) and values right at the threshold are where a scan could differ.
+    smoothed = np.round(rng.random((40, 50, NUM_PARTS), dtype=np.float32) * 8) / np.float32(80)
+    expected = np.argwhere(pp.find_peaks(smoothed).transpose(2, 0, 1) > np.float32(0.05))
+    parts, ys, xs = local_maxima(np.ascontiguousarray(smoothed.transpose(2, 0, 1)), 0.05)
+    np.testing.assert_array_equal(np.stack([parts, ys, xs], axis=1), expected)
+    # Padding rows below ``height`` are outside the map.
+    padded = np.concatenate([smoothed.transpose(2, 0, 1), np.ones((NUM_PARTS, 3, 50), np.float32)], axis=1)
+    np.testing.assert_array_equal(np.stack(local_maxima(padded, 0.05, height=40), axis=1), expected)
+
+
+def test_grouping_at_network_size_finds_the_original_people(mobilenet_thin_path, paf_vectors):
+    from tf_pose_ros.grouping import THRESH_HEAT, group_peaks_at_ratio, group_people
+    from tf_pose_ros.parts import NUM_HEATMAPS
+    from tf_pose_ros.peaks import local_maxima
+
+    frames, expected = paf_vectors
+    network = FrozenGraphNetwork(mobilenet_thin_path, device='cpu')
+    for name, frame in frames.items():
+        output = network(frame['net_input'][None].astype(np.float32))[0]
+        reference = group_people(*pp.postprocess(output, (216, 184)))
+        parts, ys, xs = local_maxima(pp.smooth_replicated_planar(output[:, :, :NUM_PARTS], 4), THRESH_HEAT,
+                                     height=184)
+        people = group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS], output[:, :, NUM_HEATMAPS:], 4)
+        assert people == reference, name
+        assert len(people) == len(expected[name])

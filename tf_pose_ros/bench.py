@@ -68,7 +68,8 @@ def zoo_rows(resolution=(432, 368), frames: int = 10, device: str = 'cpu', model
     from pathlib import Path
 
     from tf_pose_ros.model_store import weights_present
-    from tf_pose_ros.models import MODELS, format_resolution
+    from tf_pose_ros.config import format_resolution
+    from tf_pose_ros.models import MODELS
     from tf_pose_ros.network import FrozenGraphNetwork
     from tf_pose_ros.zoo import build_model, count_graph_flops, count_parameters, export_frozen_graph
 

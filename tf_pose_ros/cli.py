@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from tf_pose_ros.models import DEFAULT_MODEL, MODELS, format_resolution
+from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
+from tf_pose_ros.models import DEFAULT_MODEL, MODELS
 
 EXIT_ERROR = 2
 
@@ -30,17 +31,28 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
     parser.add_argument('--scales', default='1.0',
                         help='comma-separated input scales whose maps are averaged (default: %(default)s)')
+    parser.add_argument('--backend', default='auto', choices=BACKENDS,
+                        help="inference engine (default: auto, the fastest measured to give TensorFlow's poses)")
+    parser.add_argument('--precision', default='fp32',
+                        help='network precision: %s where engine and CPU support it (default: %%(default)s)'
+                             % ', '.join(PRECISIONS))
+    parser.add_argument('--threads', type=int, default=0, help='engine threads (default: 0, every core)')
+
+
+def config_from_args(args) -> EstimatorConfig:
+    """The EstimatorConfig of the model flags (ConfigError on a bad value)."""
+    return EstimatorConfig(model='custom' if args.model_path else args.model, model_path=args.model_path or '',
+                           model_dir=args.model_dir or '', resolution=args.resolution,
+                           upsample_ratio=args.upsample_ratio, scales=args.scales, device=args.device,
+                           backend=args.backend, precision=args.precision, threads=args.threads)
 
 
 def _make_estimator(args):
+    from tf_pose_ros.allocator import keep_freed_memory
     from tf_pose_ros.estimator import PoseEstimator
 
-    from tf_pose_ros.postprocess import parse_scales
-
-    model = 'custom' if args.model_path else args.model
-    return PoseEstimator(model=model, model_path=args.model_path, resolution=args.resolution,
-                         upsample_ratio=args.upsample_ratio, device=args.device, model_dir=args.model_dir,
-                         scales=parse_scales(args.scales))
+    keep_freed_memory()
+    return PoseEstimator.from_config(config_from_args(args))
 
 
 def _cmd_infer(args) -> int:
@@ -107,7 +119,6 @@ def _infer_video(estimator, args) -> int:
 
 def _cmd_bench(args) -> int:
     from tf_pose_ros import bench
-    from tf_pose_ros.models import parse_resolution
     from tf_pose_ros.samples import group_photo_bgr
 
     if args.all:

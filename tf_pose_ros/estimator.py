@@ -8,13 +8,15 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros import grouping
-from tf_pose_ros.allocator import keep_freed_memory
+from tf_pose_ros.config import EstimatorConfig
+from tf_pose_ros.engines import open_network
 from tf_pose_ros.model_store import find_weights
-from tf_pose_ros.models import DEFAULT_MODEL, get_spec, parse_resolution
-from tf_pose_ros.network import FrozenGraphNetwork
+from tf_pose_ros.models import DEFAULT_MODEL
+from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PARTS
+from tf_pose_ros.peaks import local_maxima
 from tf_pose_ros.people import PoseResult, persons_from_grouping
-from tf_pose_ros.postprocess import (postprocess_multiscale, scale_resolutions, upsampled_size,
-                                     validate_upsample_ratio)
+from tf_pose_ros.postprocess import (postprocess_multiscale, replication_ratio, scale_resolutions,
+                                     smooth_replicated_planar, upsampled_size)
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
 
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
@@ -23,30 +25,53 @@ STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
 class PoseEstimator:
     """Multi-person 2D pose estimation with one tf-pose network.
 
-    ``model`` names a registry entry; ``model_path`` loads any tf-pose frozen graph instead (then
-    ``model`` only labels it). ``resolution`` is the network input (width, height) or 'WxH'; the
-    model's training resolution by default. With several ``scales`` the network runs on the image
-    at each scale of ``resolution`` and the maps are averaged (the paper's multi-scale testing).
-    The numba grouping is compiled and the network run once here, so the first real frame is as
-    fast as the others.
+    Built from an :class:`EstimatorConfig` (``PoseEstimator.from_config``) or from the same
+    settings as keyword arguments. ``model`` names a registry entry; ``model_path`` loads any
+    tf-pose frozen graph instead (then ``model`` only labels it). ``resolution`` is the network
+    input (width, height) or 'WxH'; the model's training resolution by default. With several
+    ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
+    averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
+    engine (engines/). The grouping is compiled and the network run once here, so the first real
+    frame is as fast as the others. ``close()`` gives the engine's memory back.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
                  resolution=None, upsample_ratio: float = 4.0, device: str = 'auto',
-                 model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,)):
-        spec = get_spec(model) if model_path is None else None
-        self.model = model
-        self.resolution: Tuple[int, int] = parse_resolution(
-            resolution if resolution is not None else (spec or get_spec(DEFAULT_MODEL)).default_resolution)
-        self.upsample_ratio = validate_upsample_ratio(upsample_ratio)
-        self._input_sizes = scale_resolutions(self.resolution, scales)
-        self.scales = tuple(float(s) for s in scales)
-        self.weights_path = find_weights(model, model_path=model_path, model_dir=model_dir)
-        self.network = FrozenGraphNetwork(self.weights_path, device=device)
-        self.device = self.network.device
-        keep_freed_memory()  # frames are often processed off the main thread (the ROS node)
+                 model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
+                 backend: str = 'auto', precision: str = 'fp32', threads: int = 0):
+        self._setup(EstimatorConfig(model=model, model_path=model_path or '', model_dir=model_dir or '',
+                                    resolution=resolution, upsample_ratio=upsample_ratio, scales=scales,
+                                    device=device, backend=backend, precision=precision, threads=threads))
+
+    @classmethod
+    def from_config(cls, config: EstimatorConfig) -> 'PoseEstimator':
+        """An estimator running ``config``."""
+        estimator = cls.__new__(cls)
+        estimator._setup(config)
+        return estimator
+
+    def _setup(self, config: EstimatorConfig) -> None:
+        self.config = config
+        self.model = config.model
+        self.resolution: Tuple[int, int] = config.input_resolution
+        self.upsample_ratio = config.upsample_ratio
+        self.scales = config.scales
+        self._input_sizes = scale_resolutions(self.resolution, config.scales)
+        self.weights_path = find_weights(config.model, model_path=config.model_path or None,
+                                         model_dir=config.model_dir or None)
+        started = time.perf_counter()
+        self.network = open_network(config, self.weights_path, self._input_sizes)
+        self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         grouping.warmup()
         self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
+        #: Seconds from loading the weights to the end of the first (warm-up) frame.
+        self.load_seconds = time.perf_counter() - started
+
+    def close(self) -> None:
+        """Release the network (the estimator cannot infer afterwards)."""
+        network, self.network = self.network, None
+        if network is not None:
+            network.close()
 
     @property
     def map_size(self) -> Tuple[int, int]:
@@ -62,9 +87,21 @@ class PoseEstimator:
         t_pre = time.perf_counter()
         outputs = [self.network(net_input[np.newaxis])[0] for net_input in net_inputs]
         t_net = time.perf_counter()
-        peaks, heat, paf = postprocess_multiscale(outputs, self.map_size)
-        t_post = time.perf_counter()
-        grouped = grouping.group_people(peaks, heat, paf)
+        ratio = replication_ratio(outputs[0].shape, self.map_size) if len(outputs) == 1 else 0
+        if ratio:
+            # The maps are the output replicated: find the peaks on it and group at its size.
+            output = outputs[0]
+            if not np.isfinite(output).all():
+                raise ValueError('network output contains NaN or infinity')
+            parts, ys, xs = local_maxima(smooth_replicated_planar(output[:, :, :NUM_PARTS], ratio),
+                                         grouping.THRESH_HEAT, height=self.map_size[1])
+            t_post = time.perf_counter()
+            grouped = grouping.group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS],
+                                                    output[:, :, NUM_HEATMAPS:], ratio)
+        else:
+            peaks, heat, paf = postprocess_multiscale(outputs, self.map_size)
+            t_post = time.perf_counter()
+            grouped = grouping.group_people(peaks, heat, paf)
         t_group = time.perf_counter()
         image_size = (image.shape[1], image.shape[0])
         persons = persons_from_grouping(grouped, self.map_size, image_size)

@@ -173,15 +173,13 @@ def format_table(result: EvalResult) -> str:
     return '\n'.join(lines)
 
 
-def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
+def run_eval(args, make_estimator: Callable) -> int:
     """The ``eval`` command: prints the table, writes --json; 1 when images were skipped."""
     from tf_pose_ros.cli import CliError
 
-    if make_estimator is None:
-        from tf_pose_ros.cli import _make_estimator as make_estimator
     if args.max_images is not None and args.max_images < 1:
         raise CliError('--max-images must be at least 1')
-    from tf_pose_ros.postprocess import parse_scales
+    from tf_pose_ros.config import parse_scales
 
     try:
         scales = parse_scales(args.scales)
@@ -211,8 +209,8 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     return 1 if result.skipped else 0
 
 
-def add_eval_parser(subparsers, add_model_args: Callable, make_estimator: Optional[Callable] = None):
-    """Add the ``eval`` sub-command; ``func`` is run_eval (bound to ``make_estimator`` if given)."""
+def add_eval_parser(subparsers, add_model_args: Callable, make_estimator: Callable):
+    """Add the ``eval`` sub-command; ``func`` is run_eval bound to ``make_estimator``."""
     parser = subparsers.add_parser('eval', help='COCO keypoint AP/AR on an annotated image set')
     parser.add_argument('--annotations', required=True, metavar='person_keypoints.json',
                         help='COCO keypoint annotations (e.g. person_keypoints_val2017.json)')
@@ -222,10 +220,7 @@ def add_eval_parser(subparsers, add_model_args: Callable, make_estimator: Option
     parser.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     add_model_args(parser)
-    if make_estimator is None:
-        parser.set_defaults(func=run_eval)
-    else:
-        parser.set_defaults(func=lambda args: run_eval(args, make_estimator))
+    parser.set_defaults(func=lambda args: run_eval(args, make_estimator))
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 import numba
 import numpy as np
 
+from tf_pose_ros.numba_buffers import grow
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, NUM_PARTS
 
 THRESH_HEAT = np.float32(0.05)
@@ -237,8 +238,12 @@ def _std_sort_descending(order, score):
 # ---------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
-def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
-    """Scored (a, b) pairs of one limb that pass both criteria, best first (std::sort order)."""
+def _limb_candidates(ax, ay, bx, by, paf, ratio, ch_x, ch_y, map_height):
+    """Scored (a, b) pairs of one limb that pass both criteria, best first (std::sort order).
+
+    Peaks are in map pixels; ``paf`` is the map shrunk by the integer ``ratio`` (1: the map itself),
+    whose pixel (y // ratio, x // ratio) is the replicated map's (y, x).
+    """
     na, nb = ax.shape[0], bx.shape[0]
     capacity = min(na * nb, 64)
     cand_a = np.empty(capacity, np.int64)
@@ -266,6 +271,8 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
                 # The C++ rounds with (int)(v + 0.5): v a float sum, the + 0.5 in double.
                 px = int(np.float64(x0 + np.float32(k) * step_x) + 0.5)
                 py = int(np.float64(y0 + np.float32(k) * step_y) + 0.5)
+                py //= ratio
+                px //= ratio
                 dot = ux * paf[py, px, ch_x] + uy * paf[py, px, ch_y]
                 total += dot
                 if dot > THRESH_VECTOR_SCORE:
@@ -277,9 +284,9 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
             if good > THRESH_VECTOR_COUNT and criterion > 0:
                 if n == capacity:
                     capacity *= 2
-                    cand_a = _grow(cand_a, capacity)
-                    cand_b = _grow(cand_b, capacity)
-                    cand_score = _grow(cand_score, capacity)
+                    cand_a = grow(cand_a, capacity)
+                    cand_b = grow(cand_b, capacity)
+                    cand_score = grow(cand_score, capacity)
                 cand_a[n] = i
                 cand_b[n] = j
                 cand_score[n] = criterion
@@ -290,18 +297,10 @@ def _limb_candidates(ax, ay, bx, by, paf, ch_x, ch_y, map_height):
 
 
 @numba.njit(cache=True, nogil=True)
-def _grow(values, capacity):
-    grown = np.empty(capacity, values.dtype)
-    grown[:values.shape[0]] = values
-    return grown
+def _collect_peaks(hits, heatmap):
+    """Phase 1: flat peak-map indices (y, x, part memory order) -> peaks in the C++'s order.
 
-
-@numba.njit(cache=True, nogil=True)
-def _group(hits, heatmap, paf, limbs, limb_channels):
-    """The C++ process_paf on pre-scanned peaks.
-
-    Returns the kept subsets' part columns (global peak ids, -1 where absent), their person
-    scores, and every peak's x, y and score.
+    Returns per-part start offsets and each peak's x, y and heatmap score, ordered part, y, x.
     """
     channels = heatmap.shape[2]
     width = heatmap.shape[1]
@@ -327,8 +326,28 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
             xs[k] = pixel % width
             peak_score[k] = heatmap[ys[k], xs[k], c]
             fill[c] += 1
+    return starts, xs, ys, peak_score
 
-    # Greedy matching per limb: accepted connections as global peak ids, in acceptance order.
+
+@numba.njit(cache=True, nogil=True)
+def _sorted_peaks(parts, ys, xs, heatmap, ratio):
+    """Phase 1 for peaks already ordered part, y, x: start offsets and heatmap scores.
+
+    ``heatmap`` is the map shrunk by the integer ``ratio`` (see _limb_candidates).
+    """
+    starts = np.zeros(NUM_PARTS + 1, np.int64)
+    peak_score = np.empty(parts.shape[0], np.float32)
+    for i in range(parts.shape[0]):
+        starts[parts[i] + 1] += 1
+        peak_score[i] = heatmap[ys[i] // ratio, xs[i] // ratio, parts[i]]
+    for p in range(NUM_PARTS):
+        starts[p + 1] += starts[p]
+    return starts, peak_score
+
+
+@numba.njit(cache=True, nogil=True)
+def _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels):
+    """Phase 2: greedy matching per limb; accepted connections as global peak ids, in acceptance order."""
     n_limbs = limbs.shape[0]
     capacity = 16
     conn_limb = np.empty(capacity, np.int64)
@@ -342,8 +361,8 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
         if a1 == a0 or b1 == b0:
             continue
         cand_a, cand_b, cand_score = _limb_candidates(
-            xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf,
-            limb_channels[limb, 0], limb_channels[limb, 1], heatmap.shape[0])
+            xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf, ratio,
+            limb_channels[limb, 0], limb_channels[limb, 1], map_height)
         used_a = np.zeros(a1 - a0, np.bool_)
         used_b = np.zeros(b1 - b0, np.bool_)
         for k in range(cand_a.shape[0]):
@@ -354,16 +373,25 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
             used_b[j] = True
             if n_conns == capacity:
                 capacity *= 2
-                conn_limb = _grow(conn_limb, capacity)
-                conn_a = _grow(conn_a, capacity)
-                conn_b = _grow(conn_b, capacity)
-                conn_score = _grow(conn_score, capacity)
+                conn_limb = grow(conn_limb, capacity)
+                conn_a = grow(conn_a, capacity)
+                conn_b = grow(conn_b, capacity)
+                conn_score = grow(conn_score, capacity)
             conn_limb[n_conns] = limb
             conn_a[n_conns] = a0 + i
             conn_b[n_conns] = b0 + j
             conn_score[n_conns] = cand_score[k]
             n_conns += 1
+    return conn_limb[:n_conns], conn_a[:n_conns], conn_b[:n_conns], conn_score[:n_conns]
 
+
+@numba.njit(cache=True, nogil=True)
+def _assemble_people(conn_limb, conn_a, conn_b, conn_score, peak_score, limbs):
+    """Phase 3: connections -> people, kept by part count and mean score.
+
+    Returns the kept subsets' part columns (global peak ids, -1 where absent) and their scores.
+    """
+    n_conns = conn_limb.shape[0]
     # Subset rows as the C++ keeps them: float32 part columns holding peak ids (-1: none), then
     # the summed score and the part count, all updated with its float arithmetic.
     subset = np.empty((n_conns + 1, NUM_PARTS + 2), np.float32)
@@ -429,7 +457,26 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
         for part in range(NUM_PARTS):
             part_ids[s, part] = int(subset[s, part])  # truncation, like the C++ getter
         scores[s] = subset[s, _SCORE] / subset[s, _COUNT]
+    return part_ids, scores
+
+
+
+
+@numba.njit(cache=True, nogil=True)
+def _group(hits, heatmap, paf, limbs, limb_channels):
+    """The C++ process_paf on pre-scanned peaks: the three phases on full-size maps."""
+    starts, xs, ys, peak_score = _collect_peaks(hits, heatmap)
+    conns = _connect_limbs(starts, xs, ys, paf, 1, heatmap.shape[0], limbs, limb_channels)
+    part_ids, scores = _assemble_people(conns[0], conns[1], conns[2], conns[3], peak_score, limbs)
     return part_ids, scores, xs, ys, peak_score
+
+
+@numba.njit(cache=True, nogil=True)
+def _group_sorted(parts, ys, xs, heatmap, paf, ratio, map_height, limbs, limb_channels):
+    """The three phases on peaks in the C++'s order, with maps shrunk by ``ratio``."""
+    starts, peak_score = _sorted_peaks(parts, ys, xs, heatmap, ratio)
+    conns = _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels)
+    return _assemble_people(conns[0], conns[1], conns[2], conns[3], peak_score, limbs) + (peak_score,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,6 +519,31 @@ def group_people(peaks, heatmap, paf) -> List[GroupedPerson]:
     if hits.shape[0] == 0:
         return []
     part_ids, scores, xs, ys, peak_score = _group(hits, heatmap, paf, _LIMBS, _LIMB_CHANNELS)
+    return _people(part_ids, scores, xs, ys, peak_score)
+
+
+def group_peaks_at_ratio(parts, ys, xs, heatmap, paf, ratio: int) -> List[GroupedPerson]:
+    """group_people for maps that are ``heatmap`` and ``paf`` replicated ``ratio`` x ``ratio``.
+
+    ``parts``, ``ys``, ``xs`` are the part peaks (as peaks.local_maxima gives them, ordered part,
+    y, x) in the replicated maps' pixels; the grouping reads the small maps where the original read
+    the replicated ones, so the people are the same. ``heatmap`` is H x W x 19 (or 18), ``paf``
+    H x W x 38, both finite float32.
+    """
+    heatmap = np.ascontiguousarray(heatmap, dtype=np.float32)
+    paf = np.ascontiguousarray(paf, dtype=np.float32)
+    if ratio < 1 or heatmap.shape[:2] != paf.shape[:2] or paf.shape[2] != NUM_PAFS or heatmap.shape[2] < NUM_PARTS:
+        raise ValueError('heatmap %s and paf %s at ratio %r do not fit together'
+                         % (heatmap.shape, paf.shape, ratio))
+    parts, ys, xs = (np.asarray(a, np.int64) for a in (parts, ys, xs))
+    if parts.shape[0] == 0:
+        return []
+    part_ids, scores, peak_score = _group_sorted(parts, ys, xs, heatmap, paf, int(ratio),
+                                                 heatmap.shape[0] * int(ratio), _LIMBS, _LIMB_CHANNELS)
+    return _people(part_ids, scores, xs, ys, peak_score)
+
+
+def _people(part_ids, scores, xs, ys, peak_score) -> List[GroupedPerson]:
     xs, ys, peak_score = xs.tolist(), ys.tolist(), peak_score.tolist()
     people = []
     for row, score in zip(part_ids.tolist(), scores.tolist()):
@@ -498,6 +570,7 @@ def warmup() -> None:
     peaks[2, 2, pa] = peaks[2, 9, pb] = 0.9
     paf[2, 2:10, cx] = 1.0
     group_people(peaks, peaks, paf)
+    group_peaks_at_ratio(np.array([pa, pb]), np.array([2, 2]), np.array([2, 9]), peaks, paf, 1)
     # Read-only arrays (np.frombuffer on a message, say) are a separate numba signature.
     for array in (peaks, paf):
         array.setflags(write=False)

@@ -113,29 +113,3 @@ def get_spec(name: str) -> ModelSpec:
         return MODELS[name]
     except (KeyError, TypeError):
         raise UnknownModelError('unknown model %r; known models: %s' % (name, ', '.join(MODELS))) from None
-
-
-def parse_resolution(value) -> Tuple[int, int]:
-    """'432x368' (or a (w, h) pair) -> (432, 368); positive multiples of 16, else ValueError."""
-    if isinstance(value, str):
-        parts = value.lower().strip().split('x')
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            raise ValueError('resolution %r is not of the form WIDTHxHEIGHT, e.g. 432x368' % value)
-        width, height = (int(p) for p in parts)
-    else:
-        try:
-            width, height = (int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError('resolution %r is not a (width, height) pair' % (value,)) from None
-    if width <= 0 or height <= 0 or width % RESOLUTION_MULTIPLE or height % RESOLUTION_MULTIPLE:
-        raise ValueError('resolution %dx%d: width and height must be positive multiples of %d'
-                         % (width, height, RESOLUTION_MULTIPLE))
-    if max(width, height) > MAX_RESOLUTION_SIDE:
-        raise ValueError('resolution %dx%d is larger than %d pixels a side'
-                         % (width, height, MAX_RESOLUTION_SIDE))
-    return width, height
-
-
-def format_resolution(resolution: Tuple[int, int]) -> str:
-    """(432, 368) -> '432x368'."""
-    return '%dx%d' % tuple(resolution)

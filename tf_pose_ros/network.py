@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Optional, Tuple
 
 import numpy as np
 
+from tf_pose_ros.config import parse_device
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
 
-_DEVICE_RE = re.compile(r'^(cpu|gpu|auto)(?::(\d+))?$')
-
-
 class ModelLoadError(RuntimeError):
     """A weight file exists but is not a usable pose network."""
-
-
-def parse_device(device: str) -> Tuple[str, Optional[int]]:
-    """'cpu' | 'gpu' | 'gpu:N' | 'auto' -> (kind, index or None); ValueError otherwise."""
-    match = _DEVICE_RE.match(str(device).strip().lower())
-    if not match or (match.group(2) is not None and match.group(1) != 'gpu'):
-        raise ValueError("device %r: expected 'cpu', 'gpu', 'gpu:N' or 'auto'" % (device,))
-    index = match.group(2)
-    return match.group(1), None if index is None else int(index)
 
 
 def resolve_device(device: str) -> str:
@@ -43,13 +31,33 @@ def resolve_device(device: str) -> str:
     return '/GPU:%d' % index
 
 
+def set_tensorflow_threads(threads: int) -> None:
+    """Intra-op threads of TensorFlow (0: its default, every core); only before its first op."""
+    import tensorflow as tf
+
+    if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already ran: the count is fixed for this process
+            pass
+
+
 class FrozenGraphNetwork:
     """A frozen pose graph as a TF2 concrete function: BGR float32 NHWC in, 57 maps out."""
 
+    backend = 'tensorflow'
+
     def __init__(self, path, device: str = 'auto', input_tensor: str = INPUT_TENSOR,
-                 output_tensor: str = OUTPUT_TENSOR):
+                 output_tensor: str = OUTPUT_TENSOR, precision: str = 'fp32', threads: int = 0):
         import tensorflow as tf
 
+        from tf_pose_ros.engines.base import PrecisionError
+
+        if precision != 'fp32':
+            raise PrecisionError('precision %s: the tensorflow backend runs fp32 only (bf16 runs with '
+                                 'backend openvino where the CPU supports it)' % precision)
+        self.precision = precision
+        set_tensorflow_threads(threads)
         self.path = Path(path)
         self.device = resolve_device(device)
         graph_def = tf.compat.v1.GraphDef()
@@ -86,3 +94,10 @@ class FrozenGraphNetwork:
         """Run the network on an N x H x W x 3 float32 BGR batch (0..255); returns N x H/8 x W/8 x 57."""
         with self._tf.device(self.device):
             return self._fn(self._tf.constant(batch, dtype=self._tf.float32)).numpy()
+
+    def close(self) -> None:
+        """Drop the graph and function; a full collection frees them now rather than someday."""
+        import gc
+
+        self._fn = self.graph_def = None
+        gc.collect()

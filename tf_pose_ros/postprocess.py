@@ -26,22 +26,6 @@ def upsampled_size(resolution: Tuple[int, int], upsample_ratio: float) -> Tuple[
     return int(width / 8 * upsample_ratio), int(height / 8 * upsample_ratio)
 
 
-def _positive_number(value, what: str, upper: float) -> float:
-    """``value`` as a finite float in (0, upper]; ValueError naming ``what`` otherwise."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError('%s %r is not a number' % (what, value)) from None
-    if not math.isfinite(number) or not 0.0 < number <= upper:
-        raise ValueError('%s %r must be in (0, %g]' % (what, value, upper))
-    return number
-
-
-def validate_upsample_ratio(ratio) -> float:
-    """A finite ratio in (0, 8]; ValueError otherwise."""
-    return _positive_number(ratio, 'upsample ratio', 8.0)
-
-
 def upsample(maps: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """Area-interpolate H x W x C maps to size=(width, height) (tf.image.resize 'area' semantics)."""
     if (maps.shape[1], maps.shape[0]) == tuple(size):
@@ -110,27 +94,44 @@ def postprocess_multiscale(outputs: Sequence[np.ndarray],
     return find_peaks(smooth(heat_sum)), heat_sum, paf_sum
 
 
-def parse_scales(text) -> Tuple[float, ...]:
-    """'1.0,0.5' -> (1.0, 0.5); ValueError naming the bad value otherwise."""
-    scales = []
-    for part in str(text).split(','):
-        try:
-            scales.append(float(part))
-        except ValueError:
-            raise ValueError('scales %r: %r is not a number (expected e.g. 1.0,0.5)' % (text, part)) from None
-    try:
-        scale_resolutions((16, 16), scales)
-    except ValueError as err:
-        raise ValueError('scales %r: %s' % (text, err)) from None
-    return tuple(scales)
-
-
 def scale_resolutions(resolution: Tuple[int, int], scales: Sequence[float]) -> List[Tuple[int, int]]:
     """Network input sizes for multi-scale inference: each scale of ``resolution``, rounded to 16."""
-    if not scales:
-        raise ValueError('scales must not be empty')
-    sizes = []
-    for scale in scales:
-        value = _positive_number(scale, 'scale', 4.0)
-        sizes.append(tuple(max(16, int(round(side * value / 16.0)) * 16) for side in resolution))
-    return sizes
+    return [tuple(max(16, int(round(side * float(scale) / 16.0)) * 16) for side in resolution)
+            for scale in scales]
+
+
+# --- integer upsampling ratios -----------------------------------------------------------------------
+# Area upsampling by an integer ratio is pixel replication (OpenCV and TensorFlow agree, see the
+# tests), so the grouping can read heatmaps and PAFs at network resolution, and the smoothing of the
+# replicated part heatmaps needs its horizontal pass on the distinct rows only. The passes are the
+# same OpenCV row and column filters as smooth(), so the values are bit for bit today's.
+
+def replication_ratio(output_shape, size: Tuple[int, int]) -> int:
+    """r when maps of size=(width, height) are the network output replicated r x r, else 0."""
+    height, width = output_shape[:2]
+    ratio = size[0] // width if width else 0
+    return ratio if ratio >= 1 and (width * ratio, height * ratio) == tuple(size) else 0
+
+
+def smooth_replicated_planar(heat: np.ndarray, ratio: int) -> np.ndarray:
+    """smooth(upsample(heat)) for an integer ratio, as C x H' x W planes (each channel's own).
+
+    Each plane's first H = heat height x ratio rows are the smoothed map; the rows below it are
+    padding (H' - H of them) that the caller ignores (peaks.local_maxima's ``height``).
+    """
+    channels = heat.shape[2]
+    height, width = heat.shape[0] * ratio, heat.shape[1] * ratio
+    kernel = gaussian_kernel_1d()
+    identity = np.ones(1, np.float32)
+    rows = np.repeat(np.ascontiguousarray(heat.transpose(2, 0, 1)), ratio, axis=2)
+    rows = cv2.sepFilter2D(rows.reshape(-1, width), cv2.CV_32F, kernel, identity,
+                           borderType=cv2.BORDER_CONSTANT)
+    # One column pass over all channels stacked, with zero rows between them as wide as the
+    # kernel's reach, so no channel sees another: that is each channel's zero border.
+    gap = SMOOTH_KERNEL_SIZE // 2
+    tall = np.zeros((channels, height + gap, width), np.float32)
+    tall[:, :height].reshape(channels, heat.shape[0], ratio, width)[...] = \
+        rows.reshape(channels, heat.shape[0], 1, width)
+    smoothed = cv2.sepFilter2D(tall.reshape(-1, width), cv2.CV_32F, identity, kernel,
+                               borderType=cv2.BORDER_CONSTANT)
+    return smoothed.reshape(channels, height + gap, width)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from tf_pose_ros.models import MODELS, get_spec, parse_resolution
-from tf_pose_ros.network import parse_device
-from tf_pose_ros.postprocess import scale_resolutions, validate_upsample_ratio
+from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
 
 RELIABILITIES = ('best_effort', 'reliable')
 
@@ -24,35 +22,29 @@ class ParamDef:
     check: Optional[Callable[[Any], Any]] = None
 
 
-def _check_model(value):
-    get_spec(value)
-
-
 def _check_reliability(value):
     if value not in RELIABILITIES:
         raise ValueError('qos_reliability must be one of %s' % ', '.join(RELIABILITIES))
 
 
-def _check_scales(value):
-    scale_resolutions((16, 16), list(value))
+def _estimator_check(name: str) -> Callable[[Any], Any]:
+    """Validate one estimator setting the way EstimatorConfig does (the other settings default)."""
+    return lambda value: EstimatorConfig(**{name: value})
 
 
-def _check_resolution(value):
-    if value != '':
-        parse_resolution(value)
+def _estimator_params() -> Tuple[ParamDef, ...]:
+    params = []
+    for name, setting in settings_help().items():
+        default = setting['param_default'] if setting['param_default'] is not None else setting['default']
+        params.append(ParamDef(name, default, setting['help'], range=setting['param_range'],
+                               check=_estimator_check(name)))
+    return tuple(params)
 
 
-PARAMS: Tuple[ParamDef, ...] = (
-    ParamDef('model', 'mobilenet_thin', 'pose network: ' + ', '.join(MODELS), check=_check_model),
-    ParamDef('model_path', '', 'explicit tf-pose frozen graph to load instead of the registry lookup'),
-    ParamDef('model_dir', '', 'directory searched first for <model>/graph_opt.pb'),
-    ParamDef('resolution', '432x368', "network input WIDTHxHEIGHT, multiples of 16; '' = the model's",
-             check=_check_resolution),
-    ParamDef('upsample_ratio', 4.0, 'heatmap/PAF upsampling before grouping', range=(0.5, 8.0),
-             check=validate_upsample_ratio),
-    ParamDef('scales', [1.0], 'input scales whose maps are averaged (multi-scale inference)',
-             check=_check_scales),
-    ParamDef('device', 'auto', "'cpu', 'gpu', 'gpu:N' or 'auto'", check=parse_device),
+#: Changing any of these rebuilds the estimator: exactly the EstimatorConfig settings.
+RELOAD_PARAMS = frozenset(setting_names())
+
+PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('image_topic', 'image_raw', 'input image topic (CompressedImage on <topic>/compressed)',
              read_only=True),
     ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
@@ -67,9 +59,6 @@ PARAMS: Tuple[ParamDef, ...] = (
              range=(0.1, 60.0)),
 )
 PARAMS_BY_NAME: Dict[str, ParamDef] = {p.name: p for p in PARAMS}
-#: Changing any of these rebuilds the estimator.
-RELOAD_PARAMS = frozenset({'model', 'model_path', 'model_dir', 'resolution', 'upsample_ratio', 'scales',
-                           'device'})
 
 
 def normalize(name: str, value: Any) -> Any:
@@ -78,6 +67,11 @@ def normalize(name: str, value: Any) -> Any:
     if spec is not None and isinstance(spec.default, list):
         return tuple(float(v) for v in value)
     return value
+
+
+def estimator_config(values: Dict[str, Any]) -> EstimatorConfig:
+    """The EstimatorConfig of the node's parameter values (ConfigError on a bad combination)."""
+    return EstimatorConfig.from_mapping(values)
 
 
 def validate(name: str, value: Any) -> Optional[str]:

@@ -23,17 +23,24 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
-from tf_pose_ros.models import format_resolution
+from tf_pose_ros.allocator import keep_freed_memory
+from tf_pose_ros.config import format_resolution
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_image_msg,
                                               compressed_msg_to_bgr8, image_msg_to_bgr8)
 from tf_pose_ros.ros.messages import persons_msg
-from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, normalize, validate
+from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, validate
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
 from tf_pose_ros.ros.stats import PipelineStats
 
 LOG_THROTTLE_S = 5.0
+
+
+def _describe(estimator: PoseEstimator) -> str:
+    return '%s at %s on %s (%s, %s) in %.2f s' % (
+        estimator.model, format_resolution(estimator.resolution), estimator.device, estimator.backend,
+        estimator.precision, estimator.load_seconds)
 
 
 def _descriptor(param) -> ParameterDescriptor:
@@ -62,6 +69,8 @@ class PoseEstimatorNode(Node):
         self.stats = PipelineStats()
         self._slot = LatestFrameSlot()
         self._estimator: Optional[PoseEstimator] = None
+        # Held while a frame is inferred, so a reload can close the old network once no frame uses it.
+        self._estimator_lock = threading.Lock()
         self._load_error = ''
         self._last_problems = 0
 
@@ -69,9 +78,8 @@ class PoseEstimatorNode(Node):
             bad = [r for r in (validate(name, value) for name, value in self.config.items()) if r]
             if bad:
                 raise ValueError('; '.join(bad))
-            self._estimator = self._build_estimator(self.config)
-            self.get_logger().info('loaded %s at %s on %s' % (
-                self._estimator.model, format_resolution(self._estimator.resolution), self._estimator.device))
+            self._estimator = PoseEstimator.from_config(estimator_config(self.config))
+            self.get_logger().info('loaded %s' % _describe(self._estimator))
         except Exception as err:  # the node stays up so a parameter change can fix the model
             self._load_error = str(err)
             self.get_logger().error('no model loaded: %s' % err)
@@ -106,13 +114,6 @@ class PoseEstimatorNode(Node):
         return self._estimator
 
     # --- configuration -------------------------------------------------------------------------
-    @staticmethod
-    def _build_estimator(config) -> PoseEstimator:
-        return PoseEstimator(model=config['model'], model_path=config['model_path'] or None,
-                             resolution=config['resolution'] or None, upsample_ratio=config['upsample_ratio'],
-                             device=config['device'], model_dir=config['model_dir'] or None,
-                             scales=config['scales'])
-
     def _on_set_parameters(self, params) -> SetParametersResult:
         new_config = dict(self.config)
         for param in params:
@@ -121,16 +122,24 @@ class PoseEstimatorNode(Node):
                 self.get_logger().warning('rejected %s=%r: %s' % (param.name, param.value, reason))
                 return SetParametersResult(successful=False, reason=reason)
             new_config[param.name] = normalize(param.name, param.value)
-        if any(new_config[name] != self.config[name] for name in RELOAD_PARAMS):
+        try:
+            wanted = estimator_config(new_config)
+        except ValueError as err:
+            self.get_logger().warning('rejected: %s' % err)
+            return SetParametersResult(successful=False, reason=str(err))
+        running = self._estimator.config if self._estimator is not None else None
+        if wanted != running:
             try:
-                estimator = self._build_estimator(new_config)
+                estimator = PoseEstimator.from_config(wanted)
             except Exception as err:  # a bad model keeps the running one
                 reason = 'cannot load the new configuration: %s' % err
                 self.get_logger().warning('rejected: %s' % reason)
                 return SetParametersResult(successful=False, reason=reason)
-            self._estimator, self._load_error = estimator, ''
-            self.get_logger().info('reloaded %s at %s on %s' % (
-                estimator.model, format_resolution(estimator.resolution), estimator.device))
+            with self._estimator_lock:
+                old, self._estimator, self._load_error = self._estimator, estimator, ''
+            if old is not None:
+                old.close()  # its engine's memory goes back now, not at some later collection
+            self.get_logger().info('reloaded %s' % _describe(estimator))
         self.config = new_config
         return SetParametersResult(successful=True)
 
@@ -155,8 +164,7 @@ class PoseEstimatorNode(Node):
 
     def _process(self, msg) -> None:
         started = time.monotonic()
-        estimator = self._estimator
-        if estimator is None:
+        if self._estimator is None:
             self.stats.count('skipped_no_model')
             return
         try:
@@ -166,7 +174,9 @@ class PoseEstimatorNode(Node):
             self.get_logger().warning('dropped a bad image message: %s' % err,
                                       throttle_duration_sec=LOG_THROTTLE_S)
             return
-        result = estimator.infer(image)
+        with self._estimator_lock:
+            estimator = self._estimator
+            result = estimator.infer(image)
         config = self.config
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
                               config['min_keypoint_score'])
@@ -193,6 +203,8 @@ class PoseEstimatorNode(Node):
             status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures['rate_hz']
         self._last_problems = problems
         values = {'model': self.config['model'], 'device': status.hardware_id,
+                  'backend': getattr(self._estimator, 'backend', 'none'),
+                  'precision': getattr(self._estimator, 'precision', 'none'),
                   'resolution': self.config['resolution'] or 'model default',
                   'upsample_ratio': '%g' % self.config['upsample_ratio']}
         for key in ('received', 'processed', 'dropped', 'invalid', 'failed', 'skipped_no_model'):
@@ -218,6 +230,7 @@ class PoseEstimatorNode(Node):
 def main(args=None) -> int:
     """Entry point of ``pose_estimator``."""
     rclpy.init(args=args)
+    keep_freed_memory()  # frames are processed in a thread of their own
     try:
         node = PoseEstimatorNode()
     except ParameterException as err:  # e.g. upsample_ratio:=4 where a float is declared

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 from typing import Deque, Dict, Optional, Tuple
@@ -43,7 +44,7 @@ class PipelineStats:
             self._recent.clear()
 
     def snapshot(self, now: Optional[float] = None) -> Dict[str, float]:
-        """Counters and window figures: rate_hz, latency_ms_mean/max, pipeline_ms_mean."""
+        """Counters and window figures: rate_hz, latency_ms_mean/median/p99/max, pipeline_ms_mean."""
         now = time.monotonic() if now is None else now
         with self._lock:
             self._trim(now)
@@ -55,7 +56,11 @@ class PipelineStats:
         else:
             figures['rate_hz'] = 0.0
         if recent:
-            figures['latency_ms_mean'] = 1e3 * sum(r[1] for r in recent) / len(recent)
-            figures['latency_ms_max'] = 1e3 * max(r[1] for r in recent)
+            latencies = sorted(r[1] for r in recent)
+            figures['latency_ms_mean'] = 1e3 * sum(latencies) / len(latencies)
+            figures['latency_ms_median'] = 1e3 * latencies[len(latencies) // 2]
+            # Nearest rank: with fewer than 100 results this is the maximum.
+            figures['latency_ms_p99'] = 1e3 * latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
+            figures['latency_ms_max'] = 1e3 * latencies[-1]
             figures['pipeline_ms_mean'] = 1e3 * sum(r[2] for r in recent) / len(recent)
         return figures

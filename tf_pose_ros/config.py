@@ -1,0 +1,227 @@
+"""The estimator's configuration: one frozen type, validated in one place.
+
+Every way of building a PoseEstimator (the node's parameters, the command line, the benchmarks,
+the demo) goes through :class:`EstimatorConfig`, so a value means the same everywhere and a bad one
+is refused with the same message. Each field carries its help text; the node derives its parameter
+declarations and its reload set from the fields.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from tf_pose_ros.models import (DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE,
+                                get_spec)
+
+#: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).
+BACKENDS = ('auto', 'tensorflow', 'openvino', 'litert')
+#: Numeric precisions a backend may run the network in; which ones a CPU supports is checked at load.
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+MAX_UPSAMPLE_RATIO = 8.0
+MAX_SCALE = 4.0
+MAX_THREADS = 256
+
+_DEVICE_RE = re.compile(r'^(cpu|gpu|auto)(?::(\d+))?$')
+
+
+class ConfigError(ValueError):
+    """A configuration value is not acceptable; the message names the setting and why."""
+
+
+# --- validators of single values -------------------------------------------------------------------
+
+def parse_resolution(value) -> Tuple[int, int]:
+    """'432x368' (or a (w, h) pair) -> (432, 368); positive multiples of 16, else ValueError."""
+    if isinstance(value, str):
+        parts = value.lower().strip().split('x')
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise ConfigError('resolution %r is not of the form WIDTHxHEIGHT, e.g. 432x368' % value)
+        width, height = (int(p) for p in parts)
+    else:
+        try:
+            width, height = (int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError('resolution %r is not a (width, height) pair' % (value,)) from None
+    if width <= 0 or height <= 0 or width % RESOLUTION_MULTIPLE or height % RESOLUTION_MULTIPLE:
+        raise ConfigError('resolution %dx%d: width and height must be positive multiples of %d'
+                          % (width, height, RESOLUTION_MULTIPLE))
+    if max(width, height) > MAX_RESOLUTION_SIDE:
+        raise ConfigError('resolution %dx%d is larger than %d pixels a side'
+                          % (width, height, MAX_RESOLUTION_SIDE))
+    return width, height
+
+
+def format_resolution(resolution: Tuple[int, int]) -> str:
+    """(432, 368) -> '432x368'."""
+    return '%dx%d' % tuple(resolution)
+
+
+def parse_device(device: str) -> Tuple[str, Optional[int]]:
+    """'cpu' | 'gpu' | 'gpu:N' | 'auto' -> (kind, index or None); ValueError otherwise."""
+    match = _DEVICE_RE.match(str(device).strip().lower())
+    if not match or (match.group(2) is not None and match.group(1) != 'gpu'):
+        raise ConfigError("device %r: expected 'cpu', 'gpu', 'gpu:N' or 'auto'" % (device,))
+    index = match.group(2)
+    return match.group(1), None if index is None else int(index)
+
+
+def _positive_number(value, what: str, upper: float) -> float:
+    if isinstance(value, bool):
+        raise ConfigError('%s %r is not a number' % (what, value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError('%s %r is not a number' % (what, value)) from None
+    if not math.isfinite(number) or not 0.0 < number <= upper:
+        raise ConfigError('%s %r must be in (0, %g]' % (what, value, upper))
+    return number
+
+
+def validate_upsample_ratio(ratio) -> float:
+    """A finite ratio in (0, 8]; ValueError otherwise."""
+    return _positive_number(ratio, 'upsample ratio', MAX_UPSAMPLE_RATIO)
+
+
+def parse_scales(value) -> Tuple[float, ...]:
+    """'1.0,0.5' or a sequence of numbers -> (1.0, 0.5), each in (0, 4]; ValueError otherwise."""
+    parts = str(value).split(',') if isinstance(value, str) else list(value)
+    if not parts:
+        raise ConfigError('scales must not be empty')
+    scales = []
+    for part in parts:
+        try:
+            scales.append(_positive_number(part, 'scale', MAX_SCALE))
+        except ConfigError as err:
+            raise ConfigError('scales %r: %s (expected e.g. 1.0,0.5)' % (value, err)) from None
+    return tuple(scales)
+
+
+def _choice(value, what: str, choices) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ConfigError('%s %r: expected one of %s' % (what, value, ', '.join(choices)))
+    return text
+
+
+def parse_backend(value) -> str:
+    """One of BACKENDS (case-insensitive); ValueError otherwise."""
+    return _choice(value, 'backend', BACKENDS)
+
+
+def parse_precision(value) -> str:
+    """One of PRECISIONS; int8 is refused with the reason (README: int8)."""
+    if str(value).strip().lower() == 'int8':
+        raise ConfigError('precision int8 is not offered: post-training int8 quantization of these '
+                          'networks loses people (measured, see README "int8"); use fp32 or bf16')
+    return _choice(value, 'precision', PRECISIONS)
+
+
+def parse_threads(value) -> int:
+    """Engine threads: 0 (every core this process may use) up to 256."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_THREADS:
+        raise ConfigError('threads %r must be an integer in [0, %d] (0: all cores)' % (value, MAX_THREADS))
+    return value
+
+
+def _check_model(model, model_path) -> str:
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError('model must be a non-empty name')
+    if not model_path:
+        get_spec(model)  # UnknownModelError (a ValueError) lists the known names
+    return model.strip()
+
+
+def _path_text(value, what: str) -> str:
+    if value is None:
+        return ''
+    if not isinstance(value, str):
+        raise ConfigError('%s must be a path string, got %r' % (what, value))
+    return value.strip()
+
+
+# --- the configuration type --------------------------------------------------------------------------
+
+def _setting(default, help_text: str, param_default=None, param_range=None):
+    """A field with its help text and how the node declares it (parameter default and range)."""
+    return field(default=default, metadata={'help': help_text, 'param_default': param_default,
+                                            'param_range': param_range})
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """What a PoseEstimator runs: model, weights, input size, post-processing, engine.
+
+    Constructing one validates and normalises every field (ConfigError, a ValueError, names the bad
+    one): ``resolution`` becomes a (width, height) pair or None for the model's own,
+    ``scales`` a tuple of floats, names lower case. Two configs are equal when they would
+    build the same estimator.
+    """
+
+    model: str = _setting(DEFAULT_MODEL, 'pose network: ' + ', '.join(MODELS))
+    model_path: str = _setting('', 'explicit tf-pose frozen graph to load instead of the registry lookup')
+    model_dir: str = _setting('', 'directory searched first for <model>/graph_opt.pb')
+    resolution: Optional[Tuple[int, int]] = _setting(
+        None, "network input WIDTHxHEIGHT, multiples of 16; '' = the model's", param_default='432x368')
+    upsample_ratio: float = _setting(4.0, 'heatmap/PAF upsampling before grouping',
+                                     param_range=(0.5, MAX_UPSAMPLE_RATIO))
+    scales: Tuple[float, ...] = _setting((1.0,), 'input scales whose maps are averaged (multi-scale inference)',
+                                         param_default=[1.0])
+    device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
+    backend: str = _setting('auto', 'inference engine: %s' % ', '.join(BACKENDS))
+    precision: str = _setting('fp32', 'network precision: %s (bf16/fp16 where the engine and CPU '
+                                      'support them)' % ', '.join(PRECISIONS))
+    threads: int = _setting(0, 'threads the inference engine uses; 0 = every core', param_range=(0, MAX_THREADS))
+
+    def __post_init__(self):
+        model_path = _path_text(self.model_path, 'model_path')
+        values = {
+            'model': _check_model(self.model, model_path),
+            'model_path': model_path,
+            'model_dir': _path_text(self.model_dir, 'model_dir'),
+            'resolution': (None if self.resolution in (None, '') else parse_resolution(self.resolution)),
+            'upsample_ratio': validate_upsample_ratio(self.upsample_ratio),
+            'scales': parse_scales(self.scales),
+            'device': str(self.device).strip().lower(),
+            'backend': parse_backend(self.backend),
+            'precision': parse_precision(self.precision),
+            'threads': parse_threads(self.threads),
+        }
+        parse_device(values['device'])
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def input_resolution(self) -> Tuple[int, int]:
+        """The network input (width, height): ``resolution`` or the model's default."""
+        if self.resolution is not None:
+            return self.resolution
+        spec = MODELS.get(self.model) if not self.model_path else None
+        return (spec or get_spec(DEFAULT_MODEL)).default_resolution
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> 'EstimatorConfig':
+        """A config from the settings in ``values`` (other keys ignored, missing ones default)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def replace(self, **changes) -> 'EstimatorConfig':
+        """A validated copy with some settings changed."""
+        return replace(self, **changes)
+
+    def describe(self) -> str:
+        """One line for logs: model, resolution, engine and precision."""
+        return '%s at %s, backend %s, %s' % (self.model, format_resolution(self.input_resolution),
+                                             self.backend, self.precision)
+
+
+def setting_names() -> Tuple[str, ...]:
+    """Names of the EstimatorConfig settings, in declaration order."""
+    return tuple(f.name for f in fields(EstimatorConfig))
+
+
+def settings_help() -> Dict[str, dict]:
+    """name -> {'default', 'help', 'param_default', 'param_range'} of each setting."""
+    return {f.name: dict(f.metadata, default=f.default) for f in fields(EstimatorConfig)}

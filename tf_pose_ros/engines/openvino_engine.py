@@ -1,0 +1,93 @@
+"""OpenVINO on the CPU: the frozen graph converted to OpenVINO IR once, cached, compiled per size."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Dict, Sequence, Tuple
+
+import numpy as np
+
+from tf_pose_ros.config import format_resolution
+from tf_pose_ros.engines.base import PrecisionError, check_batch, input_shape, thread_count
+from tf_pose_ros.engines.conversion_cache import ConversionCache
+from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
+from tf_pose_ros.network import ModelLoadError
+
+#: Our precision names -> OpenVINO's INFERENCE_PRECISION_HINT and its CPU capability name.
+_HINTS = {'fp32': ('f32', 'FP32'), 'bf16': ('bf16', 'BF16'), 'fp16': ('f16', 'FP16')}
+
+
+def supported_precisions() -> Tuple[str, ...]:
+    """The precisions OpenVINO's CPU plugin runs natively on this CPU."""
+    import openvino as ov
+
+    capabilities = set(ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
+    return tuple(name for name, (_, capability) in _HINTS.items() if capability in capabilities)
+
+
+def _convert(weights: Path, size: Tuple[int, int], stem: Path):
+    import openvino as ov
+
+    # The converter wants the tensor names with ':0' and a static input shape.
+    model = ov.convert_model(str(weights), input=[(INPUT_TENSOR, list(input_shape(size)))],
+                             output=[OUTPUT_TENSOR])
+    # save_model would store fp16 weights by default; keep them exact.
+    ov.save_model(model, str(stem) + '.xml', compress_to_fp16=False)
+    return ['.xml', '.bin']
+
+
+class OpenVinoNetwork:
+    """A tf-pose graph compiled by OpenVINO for each input size (static shapes run fastest)."""
+
+    backend = 'openvino'
+    device = '/CPU:0'
+
+    def __init__(self, weights: Path, sizes: Sequence[Tuple[int, int]], precision: str = 'fp32',
+                 threads: int = 0):
+        import openvino as ov
+
+        supported = supported_precisions()
+        if precision not in supported:
+            raise PrecisionError('precision %s: OpenVINO cannot run it on this CPU, which supports %s'
+                                 % (precision, ', '.join(supported)))
+        self.precision = precision
+        self.threads = thread_count(threads)
+        self._core = ov.Core()
+        cache = ConversionCache(weights, 'openvino', ov.get_version().split('-')[0])
+        # Set explicitly: OpenVINO runs bf16 on CPUs that have it unless told f32.
+        settings = {'INFERENCE_PRECISION_HINT': _HINTS[precision][0], 'INFERENCE_NUM_THREADS': self.threads,
+                    'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
+        self._requests: Dict[Tuple[int, int], object] = {}
+        for size in dict.fromkeys(tuple(s) for s in sizes):
+            variant = format_resolution(size)
+            try:
+                files = cache.get_or_build(variant, lambda stem, size=size: _convert(weights, size, stem))
+                compiled = self._compile(files['.xml'], settings)
+            except RuntimeError:
+                # A cached entry the runtime cannot read (truncated by hand, say): build it again.
+                files = cache.store(variant, lambda stem, size=size: _convert(weights, size, stem))
+                try:
+                    compiled = self._compile(files['.xml'], settings)
+                except RuntimeError as err:
+                    raise ModelLoadError('OpenVINO cannot load %s: %s' % (weights, err)) from None
+            except Exception as err:  # the converter raises its own error types
+                raise ModelLoadError('OpenVINO cannot convert %s: it is not a TensorFlow frozen graph with '
+                                     'tensors %s and %s (%s)' % (weights, INPUT_TENSOR, OUTPUT_TENSOR,
+                                                                 str(err).strip().splitlines()[-1:])) from None
+            self._requests[size] = compiled.create_infer_request()
+
+    def _compile(self, xml: Path, settings):
+        model = self._core.read_model(str(xml))
+        return self._core.compile_model(model, 'CPU', settings)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        request = self._requests[check_batch(batch, self._requests)]
+        request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
+        # The output tensor is reused by the next inference: hand out a copy.
+        return request.get_output_tensor(0).data.copy()
+
+    def close(self) -> None:
+        self._requests.clear()
+        self._core = None
+        gc.collect()

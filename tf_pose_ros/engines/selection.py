@@ -1,0 +1,111 @@
+"""Which engine runs a configuration, and opening it.
+
+``backend: auto`` takes the fastest engine that was measured to give TensorFlow's poses for the
+model on this kind of machine (README "Backends": `tf-pose-ros bench --backends`). TensorFlow
+stays the reference and the GPU path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import platform
+from pathlib import Path
+from typing import Dict, Sequence, Tuple
+
+from tf_pose_ros.config import ConfigError, EstimatorConfig, parse_device
+from tf_pose_ros.engines.base import Network
+
+_LOG = logging.getLogger(__name__)
+
+#: backend -> the Python module it needs.
+_ENGINE_MODULES = {'tensorflow': 'tensorflow', 'openvino': 'openvino', 'litert': 'ai_edge_litert'}
+CPU_ONLY_BACKENDS = ('openvino', 'litert')
+
+#: fp32 choice of 'auto' on x86-64 CPUs, per model, from `tf-pose-ros bench --backends` (README).
+#: mobilenet_thin: OpenVINO's maps equal TensorFlow's bit for bit and it is the fastest;
+#: mobilenet_v2_small: LiteRT (XNNPACK) is fastest, maps within 5e-5 of TensorFlow's.
+AUTO_X86_64: Dict[str, str] = {
+    'mobilenet_thin': 'openvino',
+    'mobilenet_v2_small': 'litert',
+    'mobilenet_v2_large': 'litert',
+    'cmu': 'openvino',
+    'mobilenet': 'openvino',
+    'mobilenet_fast': 'openvino',
+    'mobilenet_accurate': 'openvino',
+}
+#: Graphs given by path (unknown architecture): the engine that won on most models.
+AUTO_X86_64_OTHER = 'openvino'
+#: Where bf16/fp16 is asked for with 'auto': the only engine here that runs them.
+AUTO_REDUCED_PRECISION = 'openvino'
+
+
+def engine_available(backend: str) -> bool:
+    """True when the Python package of ``backend`` is installed."""
+    return importlib.util.find_spec(_ENGINE_MODULES[backend]) is not None
+
+
+def _nvidia_gpu_present() -> bool:
+    # Checked without importing TensorFlow, so a CPU robot running OpenVINO never loads it.
+    gpus = Path('/proc/driver/nvidia/gpus')
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def _is_x86_64() -> bool:
+    return platform.machine().lower() in ('x86_64', 'amd64')
+
+
+def choose_backend(config: EstimatorConfig) -> str:
+    """The engine that runs ``config``: its backend, or for 'auto' the measured choice."""
+    kind, _ = parse_device(config.device)
+    if config.backend != 'auto':
+        if config.backend in CPU_ONLY_BACKENDS and kind == 'gpu':
+            raise ConfigError('backend %s runs on the CPU; device %s needs backend tensorflow'
+                              % (config.backend, config.device))
+        return config.backend
+    if kind == 'gpu' or (kind == 'auto' and _nvidia_gpu_present()):
+        return 'tensorflow'
+    if config.precision != 'fp32':
+        choice = AUTO_REDUCED_PRECISION
+    elif not _is_x86_64():
+        return 'tensorflow'  # the CPU engines were measured on x86-64 only
+    else:
+        choice = AUTO_X86_64.get(config.model, AUTO_X86_64_OTHER) if not config.model_path else AUTO_X86_64_OTHER
+    if not engine_available(choice):
+        _LOG.warning('backend auto: %s is not installed, using tensorflow', choice)
+        return 'tensorflow'
+    return choice
+
+
+def cpu_precisions() -> Dict[str, Tuple[str, ...]]:
+    """backend -> the precisions it runs on this machine's CPU (installed engines only)."""
+    result: Dict[str, Tuple[str, ...]] = {}
+    for backend in ('tensorflow', 'openvino', 'litert'):
+        if not engine_available(backend):
+            continue
+        if backend == 'openvino':
+            from tf_pose_ros.engines.openvino_engine import supported_precisions
+
+            result[backend] = supported_precisions()
+        else:
+            result[backend] = ('fp32',)
+    return result
+
+
+def open_network(config: EstimatorConfig, weights: Path, sizes: Sequence[Tuple[int, int]]) -> Network:
+    """Load ``weights`` with the engine ``config`` asks for, ready for inputs of ``sizes``."""
+    backend = choose_backend(config)
+    if not engine_available(backend):
+        raise ConfigError('backend %s is not installed (pip package %s)'
+                          % (backend, {'litert': 'ai-edge-litert'}.get(backend, backend)))
+    if backend == 'openvino':
+        from tf_pose_ros.engines.openvino_engine import OpenVinoNetwork
+
+        return OpenVinoNetwork(weights, sizes, precision=config.precision, threads=config.threads)
+    if backend == 'litert':
+        from tf_pose_ros.engines.litert_engine import LiteRtNetwork
+
+        return LiteRtNetwork(weights, sizes, precision=config.precision, threads=config.threads)
+    from tf_pose_ros.network import FrozenGraphNetwork
+
+    return FrozenGraphNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)
