@@ -129,3 +129,20 @@ def test_grouping_at_network_size_finds_the_original_people(mobilenet_thin_path,
         people = group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS], output[:, :, NUM_HEATMAPS:], 4)
         assert people == reference, name
         assert len(people) == len(expected[name])
+
+
+@pytest.mark.parametrize('ratio', [1, 2, 4])
+def test_replicated_peak_finder_skips_only_what_cannot_peak(ratio):
+    rng = np.random.default_rng(ratio)
+    heat = rng.random((30, 36, NUM_PARTS), dtype=np.float32) * 0.04    # below the threshold...
+    heat[5:9, 10:14, 3] = 0.9                                           # ...but for a few blobs
+    heat[20, 30, 3] = 0.3
+    heat[12:14, :4, 11] = 0.06
+    heat[:, :, 7] = 0.049                                               # just under it everywhere
+    size = (36 * ratio, 30 * ratio)
+    expected = np.argwhere(pp.find_peaks(pp.smooth(pp.upsample(heat, size))).transpose(2, 0, 1) > np.float32(0.05))
+    parts, ys, xs = pp.ReplicatedPeakFinder()(heat, ratio, 0.05)
+    np.testing.assert_array_equal(np.stack([parts, ys, xs], axis=1), expected)
+    assert set(parts.tolist()) <= {3, 11}
+    empty = pp.ReplicatedPeakFinder()(np.zeros_like(heat), ratio, 0.05)
+    assert all(a.size == 0 for a in empty)

@@ -131,6 +131,8 @@ def _cmd_bench(args) -> int:
         print(json.dumps(rows, indent=1) if args.json else bench.format_zoo_table(rows))
         return 0
 
+    if args.backends:
+        return _bench_engines(args)
     estimator = _make_estimator(args)
     image = group_photo_bgr(3)
     row = bench.measure(estimator, image, frames=args.frames)
@@ -142,6 +144,19 @@ def _cmd_bench(args) -> int:
         print('median milliseconds per stage over %d frames of a %dx%d image with %d person(s):'
               % (args.frames, image.shape[1], image.shape[0], row['persons']))
         print(bench.format_table([row]))
+    return 0
+
+
+def _bench_engines(args) -> int:
+    from tf_pose_ros import backend_bench
+    from tf_pose_ros.allocator import keep_freed_memory
+
+    keep_freed_memory()
+    combos = backend_bench.parse_combos(args.backends, args.precisions)
+    rows = backend_bench.compare_engines(config_from_args(args), combos, frames=args.frames,
+                                         isolated=not args.no_isolated,
+                                         progress=None if args.json else lambda text: print(text, file=sys.stderr))
+    print(json.dumps(rows, indent=1) if args.json else backend_bench.format_engine_table(rows))
     return 0
 
 
@@ -184,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--all', action='store_true',
                        help='every registered model: GFLOPs, parameters and network latency '
                             '(random weights where the real ones are absent)')
+    bench.add_argument('--backends', metavar='LIST',
+                       help='compare engines instead, e.g. tensorflow,openvino,litert: speed against '
+                            'TensorFlow fp32, load time, first frame, memory, agreement on test photos')
+    bench.add_argument('--precisions', default='fp32', metavar='LIST',
+                       help='precisions to compare with --backends (default: %(default)s)')
+    bench.add_argument('--no-isolated', action='store_true',
+                       help='with --backends: skip the per-configuration child processes (load, memory)')
     _add_model_args(bench)
     bench.set_defaults(func=_cmd_bench)
 

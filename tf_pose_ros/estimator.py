@@ -13,10 +13,9 @@ from tf_pose_ros.engines import open_network
 from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PARTS
-from tf_pose_ros.peaks import local_maxima
 from tf_pose_ros.people import PoseResult, persons_from_grouping
 from tf_pose_ros.postprocess import (postprocess_multiscale, replication_ratio, scale_resolutions,
-                                     smooth_replicated_planar, upsampled_size)
+                                     ReplicatedPeakFinder, upsampled_size)
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
 
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
@@ -32,7 +31,8 @@ class PoseEstimator:
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
     engine (engines/). The grouping is compiled and the network run once here, so the first real
-    frame is as fast as the others. ``close()`` gives the engine's memory back.
+    frame is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
+    one thread at a time (engines and buffers are reused from frame to frame).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
@@ -57,6 +57,7 @@ class PoseEstimator:
         self.upsample_ratio = config.upsample_ratio
         self.scales = config.scales
         self._input_sizes = scale_resolutions(self.resolution, config.scales)
+        self._peak_finder = ReplicatedPeakFinder()
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
@@ -93,8 +94,7 @@ class PoseEstimator:
             output = outputs[0]
             if not np.isfinite(output).all():
                 raise ValueError('network output contains NaN or infinity')
-            parts, ys, xs = local_maxima(smooth_replicated_planar(output[:, :, :NUM_PARTS], ratio),
-                                         grouping.THRESH_HEAT, height=self.map_size[1])
+            parts, ys, xs = self._peak_finder(output[:, :, :NUM_PARTS], ratio, grouping.THRESH_HEAT)
             t_post = time.perf_counter()
             grouped = grouping.group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS],
                                                     output[:, :, NUM_HEATMAPS:], ratio)

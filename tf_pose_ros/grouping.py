@@ -530,8 +530,8 @@ def group_peaks_at_ratio(parts, ys, xs, heatmap, paf, ratio: int) -> List[Groupe
     the replicated ones, so the people are the same. ``heatmap`` is H x W x 19 (or 18), ``paf``
     H x W x 38, both finite float32.
     """
-    heatmap = np.ascontiguousarray(heatmap, dtype=np.float32)
-    paf = np.ascontiguousarray(paf, dtype=np.float32)
+    heatmap = np.asarray(heatmap, dtype=np.float32)  # channel slices of the output: no copy needed
+    paf = np.asarray(paf, dtype=np.float32)
     if ratio < 1 or heatmap.shape[:2] != paf.shape[:2] or paf.shape[2] != NUM_PAFS or heatmap.shape[2] < NUM_PARTS:
         raise ValueError('heatmap %s and paf %s at ratio %r do not fit together'
                          % (heatmap.shape, paf.shape, ratio))

@@ -44,7 +44,7 @@ def _not_below(row, x, v):
 
 
 @numba.njit(cache=True, nogil=True)
-def _local_maxima(planes, bits, height, thresh, thresh_bits):
+def _local_maxima(planes, bits, height, rows, thresh, thresh_bits):
     channels, width = planes.shape[0], planes.shape[2]
     capacity = 64
     parts = np.empty(capacity, np.int64)
@@ -57,7 +57,7 @@ def _local_maxima(planes, bits, height, thresh, thresh_bits):
             # Positive float32 order is int32 order: one integer max skips the rows with nothing
             # above the threshold; in the others, maxima along the row are checked against the
             # rows above and below.
-            if _row_max_bits(bits[c, y]) <= thresh_bits:
+            if not rows[c, y] or _row_max_bits(bits[c, y]) <= thresh_bits:
                 continue
             row = planes[c, y]
             found = _row_maxima(row, thresh, row_hits, 0)
@@ -77,18 +77,24 @@ def _local_maxima(planes, bits, height, thresh, thresh_bits):
     return parts[:n], ys[:n], xs[:n]
 
 
-def local_maxima(planes: np.ndarray, thresh: float, height: Optional[int] = None
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def local_maxima(planes: np.ndarray, thresh: float, height: Optional[int] = None,
+                 rows: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(part, y, x) of every value above ``thresh`` that is the maximum of its 3x3 neighbourhood.
 
     ``planes`` is C x H x W float32; with ``height`` only its first ``height`` rows are the maps
-    (rows below are padding, outside the map). Results are ordered by part, y, x.
+    (rows below are padding, outside the map). ``rows`` (C x height, bool) may name the only rows
+    that can hold such a value. Results are ordered by part, y, x.
     """
     planes = np.ascontiguousarray(planes, dtype=np.float32)
     height = planes.shape[1] if height is None else int(height)
     if not 0 <= height <= planes.shape[1]:
         raise ValueError('height %d outside the %d rows of the planes' % (height, planes.shape[1]))
+    if rows is None:
+        rows = np.ones((planes.shape[0], height), np.bool_)
+    elif rows.shape != (planes.shape[0], height):
+        raise ValueError('rows must be %d x %d, got %s' % (planes.shape[0], height, rows.shape))
     thresh32 = np.float32(thresh)
     if not thresh32 > 0:
         raise ValueError('thresh must be positive (the integer row test relies on it)')
-    return _local_maxima(planes, planes.view(np.int32), height, thresh32, np.int32(thresh32.view(np.int32)))
+    return _local_maxima(planes, planes.view(np.int32), height, np.ascontiguousarray(rows, np.bool_),
+                         thresh32, np.int32(thresh32.view(np.int32)))

@@ -113,25 +113,76 @@ def replication_ratio(output_shape, size: Tuple[int, int]) -> int:
     return ratio if ratio >= 1 and (width * ratio, height * ratio) == tuple(size) else 0
 
 
-def smooth_replicated_planar(heat: np.ndarray, ratio: int) -> np.ndarray:
+class ReplicatedSmoother:
     """smooth(upsample(heat)) for an integer ratio, as C x H' x W planes (each channel's own).
 
     Each plane's first H = heat height x ratio rows are the smoothed map; the rows below it are
-    padding (H' - H of them) that the caller ignores (peaks.local_maxima's ``height``).
+    padding (H' - H of them) that the caller ignores (peaks.local_maxima's ``height``). The
+    buffers are kept from call to call (a returned array is overwritten by the next call), so
+    one smoother serves one thread.
     """
-    channels = heat.shape[2]
-    height, width = heat.shape[0] * ratio, heat.shape[1] * ratio
-    kernel = gaussian_kernel_1d()
-    identity = np.ones(1, np.float32)
-    rows = np.repeat(np.ascontiguousarray(heat.transpose(2, 0, 1)), ratio, axis=2)
-    rows = cv2.sepFilter2D(rows.reshape(-1, width), cv2.CV_32F, kernel, identity,
-                           borderType=cv2.BORDER_CONSTANT)
-    # One column pass over all channels stacked, with zero rows between them as wide as the
-    # kernel's reach, so no channel sees another: that is each channel's zero border.
-    gap = SMOOTH_KERNEL_SIZE // 2
-    tall = np.zeros((channels, height + gap, width), np.float32)
-    tall[:, :height].reshape(channels, heat.shape[0], ratio, width)[...] = \
-        rows.reshape(channels, heat.shape[0], 1, width)
-    smoothed = cv2.sepFilter2D(tall.reshape(-1, width), cv2.CV_32F, identity, kernel,
+
+    def __init__(self):
+        self._key = None
+        self._tall = self._out = None
+
+    def __call__(self, heat: np.ndarray, ratio: int) -> np.ndarray:
+        channels = heat.shape[2]
+        height, width = heat.shape[0] * ratio, heat.shape[1] * ratio
+        # One column pass over all channels stacked, with zero rows between them as wide as the
+        # kernel's reach, so no channel sees another: that is each channel's zero border.
+        padded = height + SMOOTH_KERNEL_SIZE // 2
+        if self._key != (channels, height, width):
+            self._key = (channels, height, width)
+            self._tall = np.zeros((channels, padded, width), np.float32)  # padding rows stay zero
+            self._out = np.empty((channels * padded, width), np.float32)
+        kernel = gaussian_kernel_1d()
+        identity = np.ones(1, np.float32)
+        rows = np.repeat(np.ascontiguousarray(heat.transpose(2, 0, 1)), ratio, axis=2)
+        rows = cv2.sepFilter2D(rows.reshape(-1, width), cv2.CV_32F, kernel, identity,
                                borderType=cv2.BORDER_CONSTANT)
-    return smoothed.reshape(channels, height + gap, width)
+        self._tall[:, :height].reshape(channels, heat.shape[0], ratio, width)[...] = \
+            rows.reshape(channels, heat.shape[0], 1, width)
+        cv2.sepFilter2D(self._tall.reshape(-1, width), cv2.CV_32F, identity, kernel, dst=self._out,
+                        borderType=cv2.BORDER_CONSTANT)
+        return self._out.reshape(channels, padded, width)
+
+
+#: Margin below the threshold for the row bound: far above float32 rounding of the smoothing.
+_BOUND_MARGIN = 1e-5
+
+
+class ReplicatedPeakFinder:
+    """Part peaks of maps that are ``heat`` replicated ratio x ratio, without building those maps.
+
+    Finds what thresholding find_peaks(smooth(upsample(heat))) finds. A smoothed value is a
+    weighted mean of the raw values within the kernel's reach (weights summing to 1, zero outside
+    the map), so it can exceed the (positive) threshold only where a raw value within reach does:
+    channels and rows with none are neither smoothed nor searched. One finder serves one thread.
+    """
+
+    def __init__(self):
+        self._smoother = ReplicatedSmoother()
+
+    def __call__(self, heat: np.ndarray, ratio: int, thresh: float):
+        """(part, y, x) arrays in map pixels, ordered by part, y, x."""
+        from tf_pose_ros.peaks import local_maxima
+
+        reach = SMOOTH_KERNEL_SIZE // 2
+        height = heat.shape[0] * ratio
+        row_max = np.repeat(np.ascontiguousarray(heat.max(axis=1).T), ratio, axis=1)  # C x H
+        within_reach = cv2.dilate(row_max, np.ones((1, 2 * reach + 1), np.uint8),
+                                  borderType=cv2.BORDER_CONSTANT, borderValue=-np.inf)
+        candidates = within_reach > thresh - _BOUND_MARGIN
+        active = np.flatnonzero(candidates.any(axis=1))
+        if active.size == 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty
+        planes = self._smoother(heat[:, :, active], ratio)
+        parts, ys, xs = local_maxima(planes, thresh, height=height, rows=candidates[active])
+        return active[parts], ys, xs
+
+
+def smooth_replicated_planar(heat: np.ndarray, ratio: int) -> np.ndarray:
+    """ReplicatedSmoother's result for one call (fresh buffers)."""
+    return ReplicatedSmoother()(heat, ratio)

@@ -37,3 +37,44 @@ def demo_frames(width: int = 640, height: int = 480, count: int = 30):
         offset = int(span * (0.5 + 0.5 * np.sin(2 * np.pi * i / max(count, 1))))
         frame[:, offset:offset + size] = person[:, :min(size, width - offset)]
         yield frame
+
+
+def camera_man_bgr() -> np.ndarray:
+    """scikit-image's cameraman photo (one person, 512x512 grayscale) as BGR uint8."""
+    from skimage import data
+
+    return cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
+
+
+def _on_canvas(person: np.ndarray, size, height: int, left: int) -> np.ndarray:
+    width, canvas_height = size
+    canvas = np.full((canvas_height, width, 3), 90, np.uint8)
+    person = cv2.resize(person, (height, height), interpolation=cv2.INTER_AREA)
+    top = (canvas_height - height) // 2
+    canvas[top:top + height, left:left + height] = person
+    return canvas
+
+
+def agreement_photos() -> dict:
+    """14 named frames of people (real photos and composites of them) for comparing engines.
+
+    Single people large and small, mirrored, darker and rotated, and groups of two to five.
+    """
+    astronaut, camera = astronaut_bgr(), camera_man_bgr()
+    rotation = cv2.getRotationMatrix2D((256, 256), 12, 1.0)
+    return {
+        'astronaut': astronaut,
+        'astronaut_mirrored': np.ascontiguousarray(astronaut[:, ::-1]),
+        'astronaut_dark': (astronaut.astype(np.float32) * 0.55).astype(np.uint8),
+        'astronaut_rotated': cv2.warpAffine(astronaut, rotation, (512, 512), borderValue=(90, 90, 90)),
+        'astronaut_small_left': _on_canvas(astronaut, (640, 480), 240, 40),
+        'astronaut_small_right': _on_canvas(astronaut[:, ::-1], (640, 480), 200, 400),
+        'camera': camera,
+        'camera_mirrored': np.ascontiguousarray(camera[:, ::-1]),
+        'astronaut_and_camera': np.hstack([astronaut, camera]),
+        'group2': group_photo_bgr(2),
+        'group3': group_photo_bgr(3),
+        'group4': group_photo_bgr(4),
+        'group5': group_photo_bgr(5, height=300),
+        'cameras3': np.hstack([camera, camera[:, ::-1], camera]),
+    }

@@ -19,6 +19,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
+from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
@@ -67,6 +68,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     rclpy.init()
+    keep_freed_memory()  # as the pose_estimator executable does
     source = ImageSource(parameter_overrides=[
         Parameter('source', value=args.source), Parameter('rate', value=float(args.rate)),
         Parameter('count', value=args.frames), Parameter('loop', value=True)])

@@ -8,6 +8,7 @@ most 1.15 x pipeline, rate at least 0.95 / pipeline).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -19,7 +20,25 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
+from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+
+
+class GcPauses:
+    """Durations of the garbage collector's passes, by generation, while installed."""
+
+    def __init__(self):
+        self.pauses = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase, info):
+        if phase == 'start':
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info['generation']].append((time.perf_counter() - self._started) * 1e3)
+
+    def summary(self) -> dict:
+        return {'gc_gen%d' % g: {'count': len(p), 'max_ms': max(p, default=0.0)} for g, p in self.pauses.items()}
 
 
 def main(argv=None) -> int:
@@ -32,6 +51,8 @@ def main(argv=None) -> int:
     parser.add_argument('--model', default='mobilenet_thin')
     parser.add_argument('--resolution', default='432x368')
     parser.add_argument('--device', default='auto')
+    parser.add_argument('--backend', default='auto', help='inference engine (default: %(default)s)')
+    parser.add_argument('--precision', default='fp32', help='network precision (default: %(default)s)')
     parser.add_argument('--json', action='store_true', help='print JSON')
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split('x'))
@@ -44,9 +65,11 @@ def main(argv=None) -> int:
          '-p', 'count:=0', '-p', 'qos_reliability:=best_effort', '-p', 'qos_depth:=1'],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rclpy.init(domain_id=int(domain))
+    keep_freed_memory()  # as the pose_estimator executable does
     node = PoseEstimatorNode(parameter_overrides=[
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
-        Parameter('device', value=args.device), Parameter('publish_annotated', value=False)])
+        Parameter('device', value=args.device), Parameter('backend', value=args.backend),
+        Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False)])
     node.stats.window = args.seconds + args.warmup + 10.0
     executor = SingleThreadedExecutor()  # as the pose_estimator executable spins it
     executor.add_node(node)
@@ -59,13 +82,17 @@ def main(argv=None) -> int:
     # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
     spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
+    pauses = GcPauses()
     try:
         time.sleep(args.warmup)
         start = node.stats.snapshot()
         node.stats.reset_window()
+        gc.callbacks.append(pauses)
         time.sleep(args.seconds)
         end = node.stats.snapshot()
     finally:
+        if pauses in gc.callbacks:
+            gc.callbacks.remove(pauses)
         stop.set()
         spinner.join(timeout=10.0)
         executor.shutdown()
@@ -88,21 +115,31 @@ def main(argv=None) -> int:
         'received': end['received'] - start.get('received', 0),
         'processed': end['processed'] - start.get('processed', 0),
         'dropped': end.get('dropped', 0) - start.get('dropped', 0),
+        'backend': node.estimator.backend if node.estimator else node.config['backend'],
+        'precision': node.estimator.precision if node.estimator else node.config['precision'],
         'pipeline_ms': pipeline, 'latency_ms': end['latency_ms_mean'], 'latency_ms_max': end['latency_ms_max'],
+        'latency_ms_median': end['latency_ms_median'], 'latency_ms_p99': end['latency_ms_p99'],
         'publish_hz': end['rate_hz'],
     }
+    row.update(pauses.summary())
     row['latency_over_pipeline'] = row['latency_ms'] / pipeline
     row['rate_times_pipeline'] = row['publish_hz'] * pipeline / 1e3
     if args.json:
         print(json.dumps(row, indent=1))
     else:
-        print('%s %s on %s, source %g Hz %s, %g s (%s, Fast DDS transports %s, discovery range %s)' % (
-            row['model'], row['resolution'], row['device'], args.rate, args.size, args.seconds, row['rmw'],
+        print('%s %s on %s (%s, %s), source %g Hz %s, %g s (%s, Fast DDS transports %s, discovery range %s)' % (
+            row['model'], row['resolution'], row['device'], row['backend'], row['precision'], args.rate, args.size,
+            args.seconds, row['rmw'],
             row['fastdds_transports'], row['discovery_range']))
         print('received %d (%.1f Hz), processed %d, dropped %d' % (
             row['received'], row['received'] / args.seconds, row['processed'], row['dropped']))
         print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
               % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
+        print('latency median %.1f ms, p99 %.1f ms = %.2f x median (target <= 1.3)'
+              % (row['latency_ms_median'], row['latency_ms_p99'], row['latency_ms_p99'] / row['latency_ms_median']))
+        print('garbage collections: %s' % ', '.join(
+            'gen%d %d (max %.1f ms)' % (g, row['gc_gen%d' % g]['count'], row['gc_gen%d' % g]['max_ms'])
+            for g in range(3)))
         print('publish rate %.2f Hz = %.3f / pipeline (target >= 0.95)' % (row['publish_hz'],
                                                                           row['rate_times_pipeline']))
     return 0

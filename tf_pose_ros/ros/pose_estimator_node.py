@@ -23,6 +23,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
+from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.config import format_resolution
 from tf_pose_ros.msg import Persons
@@ -79,6 +80,7 @@ class PoseEstimatorNode(Node):
             if bad:
                 raise ValueError('; '.join(bad))
             self._estimator = PoseEstimator.from_config(estimator_config(self.config))
+            freeze_loaded_objects()
             self.get_logger().info('loaded %s' % _describe(self._estimator))
         except Exception as err:  # the node stays up so a parameter change can fix the model
             self._load_error = str(err)
@@ -138,7 +140,8 @@ class PoseEstimatorNode(Node):
             with self._estimator_lock:
                 old, self._estimator, self._load_error = self._estimator, estimator, ''
             if old is not None:
-                old.close()  # its engine's memory goes back now, not at some later collection
+                old.close()
+            freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
             self.get_logger().info('reloaded %s' % _describe(estimator))
         self.config = new_config
         return SetParametersResult(successful=True)
