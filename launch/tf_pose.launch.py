@@ -3,6 +3,7 @@
     ros2 launch tf_pose_ros tf_pose.launch.py
     ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/image_raw device:=gpu
     ros2 launch tf_pose_ros tf_pose.launch.py model:=cmu resolution:=656x368 namespace:=robot1
+    ros2 launch tf_pose_ros tf_pose.launch.py backend:=openvino precision:=bf16
 
 The node reads config/tf_pose.yaml (or params_file) first; the launch arguments below override the
 parameters of the same name. It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated and
@@ -32,6 +33,12 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             'device', default_value='auto', description="'auto', 'cpu', 'gpu' or 'gpu:N'"),
         DeclareLaunchArgument(
+            'backend', default_value='auto', choices=['auto', 'tensorflow', 'openvino', 'litert'],
+            description="inference engine; 'auto' takes the fastest measured to give TensorFlow's poses"),
+        DeclareLaunchArgument(
+            'precision', default_value='fp32', choices=['fp32', 'bf16', 'fp16'],
+            description='network precision (bf16/fp16 where the engine and CPU support them)'),
+        DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution([FindPackageShare('tf_pose_ros'), 'config', 'tf_pose.yaml']),
             description='YAML file with the other pose_estimator parameters'),
@@ -47,6 +54,8 @@ def generate_launch_description() -> LaunchDescription:
         'resolution': ParameterValue(LaunchConfiguration('resolution'), value_type=str),
         'image_topic': ParameterValue(LaunchConfiguration('image_topic'), value_type=str),
         'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
+        'backend': ParameterValue(LaunchConfiguration('backend'), value_type=str),
+        'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
         'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
     }
     pose_estimator = Node(

@@ -113,12 +113,18 @@ def test_models_fetch_refuses_unfetchable_models(tmp_path, capsys):
 def test_zoo_rows_real_and_random_weights():
     from tf_pose_ros.bench import format_zoo_table, zoo_rows
 
-    rows = list(zoo_rows((96, 64), frames=1, device='cpu', names=['mobilenet_thin', 'mobilenet_fast']))
+    rows = list(zoo_rows((96, 64), frames=1, device='cpu', names=['mobilenet_thin', 'mobilenet_fast'],
+                         backends=('tensorflow', 'openvino', 'litert')))
     thin, fast = rows
     assert thin['weights'] == 'real' and fast['weights'] == 'random'
     assert thin['params'] == 1930872 and fast['params'] > 0
     # GFLOPs scale with the pixels: 96x64 is 1/25.9 of 432x368, where mobilenet_thin needs ~9.9.
     assert 0.3 < thin['gflops'] < 0.45
     assert thin['network_ms'] > 0 and fast['network_ms'] > 0
+    for row in rows:
+        assert set(row['backend_ms']) == {'tensorflow', 'openvino', 'litert'}
+        assert all(ms > 0 for ms in row['backend_ms'].values())
+        # fp32 engines compute the same maps, real weights or random.
+        assert row['map_diff']['tensorflow'] == 0.0 and max(row['map_diff'].values()) < 1e-3, row['map_diff']
     table = format_zoo_table(rows)
-    assert 'mobilenet_fast' in table and 'random' in table
+    assert 'mobilenet_fast' in table and 'random' in table and 'litert ms' in table

@@ -30,50 +30,66 @@ def measure(estimator: PoseEstimator, image: np.ndarray, frames: int = 30, warmu
 
 def format_table(rows: List[Dict]) -> str:
     """A table of bench rows (one per configuration), each column as wide as its widest cell."""
-    header = ['model', 'resolution', 'ratio', 'device'] + list(STAGES) + ['non-net %']
+    header = ['model', 'resolution', 'ratio', 'device', 'backend', 'precision'] + list(STAGES) + ['non-net %']
     table = [header]
     for row in rows:
         non_net = 100.0 * (row['total'] - row['network']) / row['network'] if row['network'] else float('nan')
-        cells = [row['model'], row['resolution'], '%g' % row['upsample_ratio'], row['device']]
+        cells = [row['model'], row['resolution'], '%g' % row['upsample_ratio'], row['device'], row['backend'],
+                 row['precision']]
         table.append(cells + ['%.2f' % row[stage] for stage in STAGES] + ['%.1f' % non_net])
     widths = [max(len(line[col]) for line in table) for col in range(len(header))]
     return '\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
                      for line in table)
 
 
-def network_latency(network, resolution, frames: int = 10, warmup: int = 2) -> float:
-    """Median milliseconds of one network run on a random image at (width, height) ``resolution``."""
+def network_latencies(networks: Dict[str, object], resolution, frames: int = 10, block: int = 2) -> Dict[str, float]:
+    """Median milliseconds of one run of each network on the same photo, timed in interleaved blocks."""
     import time
 
-    width, height = resolution
-    batch = np.random.default_rng(0).uniform(0, 255, (1, height, width, 3)).astype(np.float32)
-    for _ in range(warmup):
-        network(batch)
-    times = []
-    for _ in range(frames):
-        start = time.perf_counter()
-        network(batch)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    from tf_pose_ros.preprocess import resize_for_network
+    from tf_pose_ros.samples import group_photo_bgr
+
+    batch = resize_for_network(group_photo_bgr(3), resolution)[np.newaxis]
+    times: Dict[str, List[float]] = {name: [] for name in networks}
+    for _ in range(max(1, -(-frames // block))):
+        for name, network in networks.items():
+            network(batch)  # untimed: wakes the engine's threads after another engine ran
+            for _ in range(block):
+                start = time.perf_counter()
+                network(batch)
+                times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
-def zoo_rows(resolution=(432, 368), frames: int = 10, device: str = 'cpu', model_dir=None, names=None):
+def network_latency(network, resolution, frames: int = 10) -> float:
+    """Median milliseconds of one network run on a photo at (width, height) ``resolution``."""
+    return network_latencies({'network': network}, resolution, frames)['network']
+
+
+def zoo_rows(resolution=(432, 368), frames: int = 10, device: str = 'cpu', model_dir=None, names=None,
+             backends=('tensorflow',)):
     """One row per registered model: GFLOPs and parameters counted from its graph, median latency.
 
     Models with weights present are measured on their real graph; the others on their architecture
     rebuilt in Keras with random weights and exported as a frozen graph (same ops, same cost).
-    Yields rows as they are measured; ``names`` limits the models.
+    ``backends`` are timed side by side (``network_ms`` per backend); ``map_diff`` is each one's
+    largest difference from TensorFlow's maps on the same photo. Yields rows as they are measured;
+    ``names`` limits the models.
     """
     import tempfile
     from pathlib import Path
 
+    from tf_pose_ros.config import EstimatorConfig, format_resolution
+    from tf_pose_ros.engines import open_network
     from tf_pose_ros.model_store import weights_present
-    from tf_pose_ros.config import format_resolution
     from tf_pose_ros.models import MODELS
-    from tf_pose_ros.network import FrozenGraphNetwork
+    from tf_pose_ros.preprocess import resize_for_network
+    from tf_pose_ros.samples import group_photo_bgr
     from tf_pose_ros.zoo import build_model, count_graph_flops, count_parameters, export_frozen_graph
 
     width, height = resolution
+    backends = list(dict.fromkeys(['tensorflow'] + list(backends)))
+    batch = resize_for_network(group_photo_bgr(3), resolution)[np.newaxis]
     for name in names or MODELS:
         weights = weights_present(name, model_dir=model_dir)
         with tempfile.TemporaryDirectory(prefix='tf_pose_ros_bench_') as tmp:
@@ -84,21 +100,30 @@ def zoo_rows(resolution=(432, 368), frames: int = 10, device: str = 'cpu', model
                 del model
             else:
                 graph_path = weights
-            network = FrozenGraphNetwork(graph_path, device=device)
+            config = EstimatorConfig(model=name, model_path=str(graph_path), resolution=resolution, device=device)
+            networks = {b: open_network(config.replace(backend=b), Path(graph_path), [resolution]) for b in backends}
+            reference = networks['tensorflow'](batch)
+            latencies = network_latencies(networks, resolution, frames)
             yield {'model': name, 'resolution': format_resolution(resolution),
                    'weights': 'real' if weights else 'random',
                    'gflops': count_graph_flops(graph_path, resolution),
                    'params': count_parameters(graph_path),
-                   'network_ms': network_latency(network, resolution, frames),
-                   'device': network.device}
+                   'network_ms': latencies['tensorflow'], 'backend_ms': latencies,
+                   'map_diff': {b: float(np.abs(n(batch) - reference).max()) for b, n in networks.items()},
+                   'device': networks['tensorflow'].device}
+            for network in networks.values():
+                network.close()
 
 
 def format_zoo_table(rows: List[Dict]) -> str:
-    """The model table: name, resolution, GFLOPs, parameters, weights used, median network latency."""
-    lines = ['%-20s %-10s %9s %10s %-8s %12s' % ('model', 'resolution', 'GFLOPs', 'params (M)', 'weights',
-                                                 'network ms')]
+    """The model table: GFLOPs, parameters, weights used, median network ms per backend."""
+    backends = list(rows[0]['backend_ms']) if rows else ['tensorflow']
+    header = ['model', 'resolution', 'GFLOPs', 'params (M)', 'weights'] + ['%s ms' % b for b in backends]
+    header += ['%s max map diff' % b for b in backends[1:]]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for row in rows:
-        lines.append('%-20s %-10s %9.2f %10.2f %-8s %12.1f' % (row['model'], row['resolution'], row['gflops'],
-                                                             row['params'] / 1e6, row['weights'],
-                                                             row['network_ms']))
+        cells = [row['model'], row['resolution'], '%.2f' % row['gflops'], '%.2f' % (row['params'] / 1e6),
+                 row['weights']] + ['%.1f' % row['backend_ms'][b] for b in backends]
+        cells += ['%.1e' % row['map_diff'][b] for b in backends[1:]]
+        lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)

@@ -123,8 +123,9 @@ def _cmd_bench(args) -> int:
 
     if args.all:
         rows = []
+        backends = [b.strip() for b in (args.backends or 'tensorflow').split(',') if b.strip()]
         for row in bench.zoo_rows(parse_resolution(args.resolution or '432x368'), frames=args.frames,
-                                  device=args.device, model_dir=args.model_dir):
+                                  device=args.device, model_dir=args.model_dir, backends=backends):
             rows.append(row)
             if not args.json:
                 print('measured %s' % row['model'], file=sys.stderr)
@@ -137,7 +138,8 @@ def _cmd_bench(args) -> int:
     image = group_photo_bgr(3)
     row = bench.measure(estimator, image, frames=args.frames)
     row.update(model=estimator.model, resolution=format_resolution(estimator.resolution),
-               upsample_ratio=estimator.upsample_ratio, device=estimator.device, frames=args.frames)
+               upsample_ratio=estimator.upsample_ratio, device=estimator.device, backend=estimator.backend,
+               precision=estimator.precision, frames=args.frames)
     if args.json:
         print(json.dumps(row, indent=1))
     else:

@@ -22,9 +22,12 @@ _LOG = logging.getLogger(__name__)
 _ENGINE_MODULES = {'tensorflow': 'tensorflow', 'openvino': 'openvino', 'litert': 'ai_edge_litert'}
 CPU_ONLY_BACKENDS = ('openvino', 'litert')
 
-#: fp32 choice of 'auto' on x86-64 CPUs, per model, from `tf-pose-ros bench --backends` (README).
-#: mobilenet_thin: OpenVINO's maps equal TensorFlow's bit for bit and it is the fastest;
-#: mobilenet_v2_small: LiteRT (XNNPACK) is fastest, maps within 5e-5 of TensorFlow's.
+#: fp32 choice of 'auto' on x86-64 CPUs, per model, from `tf-pose-ros bench --backends` and
+#: `bench --all --backends` (README "Backends and precision"). Every fp32 engine's maps are within
+#: 5e-4 of TensorFlow's, and the same people were found on all 14 agreement photos where real
+#: weights exist. mobilenet_thin: OpenVINO 0.77x TensorFlow's network time (bit-identical maps);
+#: mobilenet_v2_small and _large: LiteRT 0.44x and 0.72x; cmu: OpenVINO 0.97x; mobilenet,
+#: _fast, _accurate: OpenVINO ties TensorFlow (within 3%) at a third of the memory, LiteRT is 5x slower.
 AUTO_X86_64: Dict[str, str] = {
     'mobilenet_thin': 'openvino',
     'mobilenet_v2_small': 'litert',
