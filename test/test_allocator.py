@@ -49,3 +49,27 @@ def test_worker_threads_reuse_freed_frame_buffers():
     # may be huge pages), so the probe can tell the two apart.
     assert untuned >= 10
     assert tuned < untuned / 10, 'freed blocks were given back to the system (%d vs %d faults)' % (tuned, untuned)
+
+
+@pytest.mark.skipif(not GLIBC, reason='glibc only')
+def test_release_freed_memory_returns_what_the_tuning_keeps():
+    probe = '''
+import threading
+import numpy as np
+from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20
+keep_freed_memory()
+def work():
+    blocks = [np.ones(8 << 20, np.uint8) for _ in range(12)]  # 96 MB in 8 MB blocks, then freed
+    del blocks
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+kept = rss()
+release_freed_memory()
+print(kept, rss())
+'''
+    out = subprocess.run([sys.executable, '-c', probe], check=True, capture_output=True, text=True)
+    kept, released = (int(v) for v in out.stdout.split())
+    assert kept - released > 60, 'malloc_trim gave back only %d of ~96 MB' % (kept - released)

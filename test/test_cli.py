@@ -128,3 +128,25 @@ def test_zoo_rows_real_and_random_weights():
         assert row['map_diff']['tensorflow'] == 0.0 and max(row['map_diff'].values()) < 1e-3, row['map_diff']
     table = format_zoo_table(rows)
     assert 'mobilenet_fast' in table and 'random' in table and 'litert ms' in table
+
+
+def test_bench_backends_compares_engines_against_tensorflow(capsys):
+    assert main(['bench', '--backends', 'tensorflow,openvino,litert', '--precisions', 'fp32,bf16', '--frames', '2',
+                 '--json']) == 0
+    rows = {(r['backend'], r['precision']): r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {(b, p) for b in ('tensorflow', 'openvino', 'litert') for p in ('fp32', 'bf16')}
+    assert rows[('tensorflow', 'fp32')]['network_vs_tf'] == 1.0
+    assert 'fp32 only' in rows[('litert', 'bf16')]['error'] and 'fp32 only' in rows[('tensorflow', 'bf16')]['error']
+    for backend in ('tensorflow', 'openvino', 'litert'):
+        row = rows[(backend, 'fp32')]
+        assert row['same_people'] == '14/14' and row['keypoints_within'] == 1.0, row
+        assert row['network_ms'] > 0 and row['pipeline_ms'] > row['network_ms']
+        assert row['load_s'] > 0 and row['first_frame_ms'] > 0 and row['rss_mb'] > 100
+        assert row['tensorflow_loaded'] is (backend == 'tensorflow')
+
+
+def test_bench_backends_refuses_auto_and_unknown_names(capsys):
+    assert main(['bench', '--backends', 'auto,openvino']) == 2
+    assert 'not auto' in capsys.readouterr().err
+    assert main(['bench', '--backends', 'tensorrt']) == 2
+    assert 'expected one of' in capsys.readouterr().err

@@ -32,3 +32,20 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     return bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+def release_freed_memory() -> bool:
+    """Hand memory freed in every malloc arena back to the system (glibc's malloc_trim).
+
+    The limits above let glibc keep up to TRIM_THRESHOLD of freed memory per arena for the next
+    frames; after a network is unloaded that memory is not coming back into use, so a reload
+    returns it at once. True when applied (False off glibc).
+    """
+    name = ctypes.util.find_library('c')
+    try:
+        malloc_trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return False
+    malloc_trim.argtypes = (ctypes.c_size_t,)
+    malloc_trim(0)
+    return True

@@ -130,6 +130,13 @@ def _cmd_bench(args) -> int:
             if not args.json:
                 print('measured %s' % row['model'], file=sys.stderr)
         print(json.dumps(rows, indent=1) if args.json else bench.format_zoo_table(rows))
+        if args.backends:
+            # Where real weights exist, the full comparison per engine and precision as well.
+            for row in rows:
+                if row['weights'] == 'real':
+                    args.model = row['model']
+                    print()
+                    _bench_engines(args)
         return 0
 
     if args.backends:
@@ -200,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--json', action='store_true', help='print JSON instead of a table')
     bench.add_argument('--all', action='store_true',
                        help='every registered model: GFLOPs, parameters and network latency '
-                            '(random weights where the real ones are absent)')
+                            '(random weights where the real ones are absent); with --backends per '
+                            'engine, plus the --backends comparison of each model that has weights')
     bench.add_argument('--backends', metavar='LIST',
                        help='compare engines instead, e.g. tensorflow,openvino,litert: speed against '
                             'TensorFlow fp32, load time, first frame, memory, agreement on test photos')

@@ -24,7 +24,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
-from tf_pose_ros.allocator import keep_freed_memory
+from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
 from tf_pose_ros.config import format_resolution
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
@@ -142,6 +142,7 @@ class PoseEstimatorNode(Node):
             if old is not None:
                 old.close()
             freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
+            release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
             self.get_logger().info('reloaded %s' % _describe(estimator))
         self.config = new_config
         return SetParametersResult(successful=True)
