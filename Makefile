@@ -8,7 +8,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # large-data mode (shared memory and TCP for user data) delivers every frame.
 export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
 
-.PHONY: setup demo test bench bench-node clean
+.PHONY: setup demo lint test test-core bench bench-node clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,8 +16,18 @@ setup:
 demo: setup
 	$(PY) -m tf_pose_ros.ros.demo $(ARGS)
 
-test: setup
+# ruff (pyflakes, pycodestyle, isort, bugbear; ruff.toml) and mypy on the core modules (setup.cfg).
+lint: setup
+	$(VENV)/bin/ruff check tf_pose_ros test launch setup.py
+	$(VENV)/bin/mypy
+
+# What CI runs: lint, then every test.
+test: lint
 	$(PY) -m pytest -q test $(ARGS)
+
+# The core without ROS and without the slow engine tests: seconds, for the edit-test loop.
+test-core: setup
+	$(PY) -m pytest -q -m "not ros and not slow" test $(ARGS)
 
 bench: setup
 	$(PY) -m tf_pose_ros.cli bench $(ARGS)

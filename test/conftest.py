@@ -1,6 +1,7 @@
 """Shared fixtures: real weights, real images, the PAF test vectors."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,29 @@ def astronaut():
     from tf_pose_ros.samples import astronaut_bgr
 
     return astronaut_bgr()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def ros_domain_id():
+    """One DDS domain for the whole run, chosen by process id so parallel runs do not meet.
+
+    Set as ROS_DOMAIN_ID too, so the nodes the tests start as processes join it.
+    """
+    domain_id = 21 + os.getpid() % 80
+    previous = os.environ.get('ROS_DOMAIN_ID')
+    os.environ['ROS_DOMAIN_ID'] = str(domain_id)
+    yield domain_id
+    if previous is None:
+        os.environ.pop('ROS_DOMAIN_ID', None)
+    else:
+        os.environ['ROS_DOMAIN_ID'] = previous
+
+
+@pytest.fixture(scope='session')
+def ros_context(ros_domain_id):
+    """One initialised rclpy context shared by every ROS test of the run."""
+    rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain_id)
+    yield context
+    context.try_shutdown()

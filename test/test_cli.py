@@ -110,6 +110,7 @@ def test_models_fetch_refuses_unfetchable_models(tmp_path, capsys):
     assert 'cannot be fetched' in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_zoo_rows_real_and_random_weights():
     from tf_pose_ros.bench import format_zoo_table, zoo_rows
 
@@ -130,6 +131,7 @@ def test_zoo_rows_real_and_random_weights():
     assert 'mobilenet_fast' in table and 'random' in table and 'litert ms' in table
 
 
+@pytest.mark.slow
 def test_bench_backends_compares_engines_against_tensorflow(capsys):
     assert main(['bench', '--backends', 'tensorflow,openvino,litert', '--precisions', 'fp32,bf16', '--frames', '2',
                  '--json']) == 0

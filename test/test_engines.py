@@ -15,6 +15,8 @@ from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.network import ModelLoadError
 from tf_pose_ros.samples import group_photo_bgr
 
+pytestmark = pytest.mark.slow
+
 CPU_BACKENDS = ('openvino', 'litert')
 
 
@@ -60,7 +62,7 @@ def test_cpu_engines_find_tensorflows_people(backend, tf_reference):
         for ref_person, person in zip(reference[name].persons, result.persons):
             assert person.score == pytest.approx(ref_person.score, abs=1e-3)
     estimator.close()
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match='closed'):
         estimator.infer(photos['astronaut'])
 
 

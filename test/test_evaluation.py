@@ -7,9 +7,16 @@ import cv2
 import numpy as np
 import pytest
 
-from tf_pose_ros.evaluation import (STAT_NAMES, EvalResult, add_eval_parser, evaluate, format_table,
-                                    person_to_coco, run_eval)
 from tf_pose_ros.config import parse_scales
+from tf_pose_ros.evaluation import (
+    STAT_NAMES,
+    EvalResult,
+    add_eval_parser,
+    evaluate,
+    format_table,
+    person_to_coco,
+    run_eval,
+)
 from tf_pose_ros.parts import COCO17_NAMES
 from tf_pose_ros.people import Keypoint, Person
 from tf_pose_ros.samples import group_photo_bgr

@@ -123,7 +123,7 @@ def test_a_crowd_with_more_candidate_limbs_than_the_first_buffers_hold():
     scene = Scene(h=256, w=260)
     for body in bodies:
         scene.person(body)
-    limb = next(l for l in LIMBS if set(l) == {PART_IDS['neck'], PART_IDS['nose']})
+    limb = next(pair for pair in LIMBS if set(pair) == {PART_IDS['neck'], PART_IDS['nose']})
     by_id = _ids(bodies[0])
     direction = np.subtract(by_id[limb[1]], by_id[limb[0]]) / 8.0
     cx, cy = LIMB_PAF_CHANNELS[LIMBS.index(limb)]

@@ -14,12 +14,20 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from tf_pose_ros.ros import image_conversion as conversion  # noqa: E402
-from tf_pose_ros.ros.image_conversion import (SUPPORTED_ENCODINGS, ImageConversionError,  # noqa: E402
-                                              bgr8_to_compressed_msg, bgr8_to_image_msg,
-                                              compressed_msg_to_bgr8, encode_image_msg, image_msg_to_bgr8)
+from tf_pose_ros.ros.image_conversion import (  # noqa: E402
+    SUPPORTED_ENCODINGS,
+    ImageConversionError,
+    bgr8_to_compressed_msg,
+    bgr8_to_image_msg,
+    compressed_msg_to_bgr8,
+    encode_image_msg,
+    image_msg_to_bgr8,
+)
 
 COLOUR = ('bgr8', 'rgb8', 'bgra8', 'rgba8', '8UC3')
 MONO = ('mono8', '8UC1', 'mono16', '16UC1')
+
+pytestmark = pytest.mark.ros
 
 
 @pytest.fixture

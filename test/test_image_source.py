@@ -14,7 +14,6 @@ import pytest
 
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 
-from rclpy.context import Context  # noqa: E402
 from rclpy.exceptions import InvalidParameterValueException  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
@@ -25,32 +24,25 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from tf_pose_ros.ros.image_conversion import compressed_msg_to_bgr8, image_msg_to_bgr8  # noqa: E402
 from tf_pose_ros.ros.image_source_node import ImageSource, SourceError, open_source  # noqa: E402
 
-DOMAIN_ID = 101 + os.getpid() % 50
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE_S = 20.0
 
-
-@pytest.fixture
-def context():
-    ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
+pytestmark = pytest.mark.ros
 
 
 class Rig:
     """An image_source node and a subscriber node on one executor that only runs when asked."""
 
-    def __init__(self, context, overrides, compressed=False, qos=None):
-        self.source = ImageSource(context=context, parameter_overrides=[Parameter(k, value=v)
+    def __init__(self, ros_context, overrides, compressed=False, qos=None):
+        self.source = ImageSource(context=ros_context, parameter_overrides=[Parameter(k, value=v)
                                                                         for k, v in overrides.items()])
-        self.peer = Node('image_source_test_peer', context=context)
+        self.peer = Node('image_source_test_peer', context=ros_context)
         self.images, self.compressed = [], []
         qos = qos or QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self.peer.create_subscription(Image, 'image_raw', self.images.append, qos)
         if compressed:
             self.peer.create_subscription(CompressedImage, 'image_raw/compressed', self.compressed.append, qos)
-        self.executor = SingleThreadedExecutor(context=context)
+        self.executor = SingleThreadedExecutor(context=ros_context)
         self.executor.add_node(self.source)
         self.executor.add_node(self.peer)
         # Timers only fire while the executor spins: wait for discovery first so no frame is lost.
@@ -79,11 +71,11 @@ class Rig:
 
 
 @pytest.fixture
-def rig(context):
+def rig(ros_context):
     rigs = []
 
     def make(**kwargs):
-        rigs.append(Rig(context, **kwargs))
+        rigs.append(Rig(ros_context, **kwargs))
         return rigs[-1]
 
     yield make
@@ -209,11 +201,11 @@ def test_single_image_and_group_photo(tmp_path):
     (lambda tmp: (tmp / 'fake.mp4').write_bytes(b'not a video at all' * 50) and str(tmp / 'fake.mp4'),
      'cannot read frames from .*fake.mp4'),
 ])
-def test_bad_sources_raise_a_clear_error(context, tmp_path, make, pattern):
+def test_bad_sources_raise_a_clear_error(ros_context, tmp_path, make, pattern):
     with pytest.raises(SourceError, match=pattern):
-        ImageSource(context=context, parameter_overrides=[Parameter('source', value=make(tmp_path))])
-    assert context.ok()  # the half-built node was cleaned up, the context still works
-    Node('still_usable', context=context).destroy_node()
+        ImageSource(context=ros_context, parameter_overrides=[Parameter('source', value=make(tmp_path))])
+    assert ros_context.ok()  # the half-built node was cleaned up, the context still works
+    Node('still_usable', context=ros_context).destroy_node()
 
 
 @pytest.mark.parametrize('name, value, error, pattern', [
@@ -222,13 +214,13 @@ def test_bad_sources_raise_a_clear_error(context, tmp_path, make, pattern):
     ('rate', 0.0, InvalidParameterValueException, 'out of range'),
     ('qos_depth', 0, InvalidParameterValueException, 'out of range'),
 ])
-def test_bad_parameters_raise_a_clear_error(context, name, value, error, pattern):
+def test_bad_parameters_raise_a_clear_error(ros_context, name, value, error, pattern):
     with pytest.raises(error, match=pattern):
-        ImageSource(context=context, parameter_overrides=[Parameter(name, value=value)])
+        ImageSource(context=ros_context, parameter_overrides=[Parameter(name, value=value)])
 
 
 def _run_main(*ros_args, interrupt_after=None):
-    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID), PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen([sys.executable, '-m', 'tf_pose_ros.ros.image_source_node', '--ros-args', *ros_args],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if interrupt_after is not None:

@@ -18,7 +18,6 @@ os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 
 try:
     import rclpy
-    from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 except ImportError as err:  # installed, but its C libraries are not found
@@ -37,10 +36,10 @@ except ImportError as err:
 
 from tf_pose_ros.parts import NUM_PARTS, PART_IDS, PART_NAMES  # noqa: E402
 
-# Another domain than the other ROS tests' (61..100), per process, so parallel runs do not meet.
-DOMAIN_ID = 21 + os.getpid() % 40
 TOPIC = '/tf_pose_ros_test_messages_%d/persons' % os.getpid()
 TIMEOUT = 20.0
+
+pytestmark = pytest.mark.ros
 
 
 def keypoint(part_id, x, y, confidence):
@@ -65,16 +64,6 @@ def sample_persons():
     return Persons(
         header=Header(stamp=Time(sec=1700000123, nanosec=456789000), frame_id='camera_optical'),
         image_width=640, image_height=480, model='mobilenet_thin', persons=[first, second])
-
-
-@pytest.fixture
-def ros_context():
-    context = Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    try:
-        yield context
-    finally:
-        context.try_shutdown()
 
 
 def spin_until(executor, condition, what):
@@ -146,3 +135,27 @@ def test_persons_round_trip(ros_context):
     assert (wrist.id, wrist.name) == (Keypoint.RIGHT_WRIST, 'right_wrist')
     assert wrist.has_position and (wrist.position.x, wrist.position.y, wrist.position.z) == (0.5, -1.25, 3.0)
     assert not got.persons[1].keypoints[0].has_position
+
+
+def test_persons_msg_filters_people_and_keypoints_by_score():
+    from tf_pose_ros.people import Keypoint as ResultKeypoint
+    from tf_pose_ros.people import Person as ResultPerson
+    from tf_pose_ros.people import PoseResult
+    from tf_pose_ros.ros.messages import persons_msg
+
+    def person(score, keypoint_scores):
+        return ResultPerson(score, tuple(ResultKeypoint(i, PART_NAMES[i], 10.0 * i, 5.0 * i, s, 0.0, 0.0)
+                                         for i, s in enumerate(keypoint_scores)))
+
+    result = PoseResult([person(0.9, [0.8, 0.2, 0.5]), person(0.3, [0.9]), person(0.6, [0.1, 0.05])],
+                        (640, 480), {})
+    header = Header(frame_id='cam')
+    msg = persons_msg(result, header, 'mobilenet_thin', min_person_score=0.5, min_keypoint_score=0.3)
+    assert msg.header.frame_id == 'cam' and (msg.image_width, msg.image_height) == (640, 480)
+    # The 0.3 person is left out; ids count the published people only.
+    assert [(p.id, round(p.score, 3)) for p in msg.persons] == [(0, 0.9), (1, 0.6)]
+    assert [k.id for k in msg.persons[0].keypoints] == [0, 2]
+    assert msg.persons[0].keypoints[1].x == 20.0 and msg.persons[0].keypoints[1].confidence == pytest.approx(0.5)
+    assert msg.persons[1].keypoints == []  # a kept person may lose every keypoint to the threshold
+    everyone = persons_msg(result, header, 'mobilenet_thin')
+    assert [len(p.keypoints) for p in everyone.persons] == [3, 1, 2]

@@ -9,6 +9,8 @@ from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, validate
 from tf_pose_ros.ros.stats import PipelineStats
 
+pytestmark = pytest.mark.ros
+
 
 def test_slot_keeps_only_the_newest_and_counts_replacements():
     slot = LatestFrameSlot()

@@ -24,17 +24,18 @@ from tf_pose_ros.msg import Keypoint, Persons  # noqa: E402
 from tf_pose_ros.ros.image_conversion import bgr8_to_compressed_msg, encode_image_msg  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode  # noqa: E402
 
-DOMAIN_ID = 61 + os.getpid() % 40
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+pytestmark = pytest.mark.ros
 
 
 class Harness:
     """A pose node plus a test node that publishes frames and collects what comes back."""
 
-    def __init__(self, context, namespace, overrides):
+    def __init__(self, ros_context, namespace, overrides):
         # Each harness has its own namespace, so several pose nodes can share the context.
-        self.node = PoseEstimatorNode(context=context, namespace=namespace, parameter_overrides=overrides)
-        self.peer = Node('peer', namespace=namespace, context=context)
+        self.node = PoseEstimatorNode(context=ros_context, namespace=namespace, parameter_overrides=overrides)
+        self.peer = Node('peer', namespace=namespace, context=ros_context)
         compressed = self.node.get_parameter('use_compressed').value
         self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
                                                     self.node.subscription.topic_name, QOS)
@@ -43,7 +44,7 @@ class Harness:
         self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)
         self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 10)
         self._annotated_sub = None
-        self.executor = MultiThreadedExecutor(num_threads=3, context=context)
+        self.executor = MultiThreadedExecutor(num_threads=3, context=ros_context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -100,17 +101,9 @@ class Harness:
 
 
 @pytest.fixture(scope='module')
-def context():
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
-    yield ctx
-    rclpy.shutdown(context=ctx)
-
-
-@pytest.fixture(scope='module')
-def harness(context, mobilenet_thin_path):
-    h = Harness(context, '/raw', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
-                                 Parameter('qos_depth', value=1), Parameter('diagnostics_period', value=0.5)])
+def harness(ros_context, mobilenet_thin_path):
+    h = Harness(ros_context, '/raw', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
+                                     Parameter('qos_depth', value=1), Parameter('diagnostics_period', value=0.5)])
     yield h
     h.close()
 
@@ -181,7 +174,7 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
         received = harness.node.stats.snapshot().get('received', 0)
         harness.image_pub.publish(msg)
         # One at a time: the node keeps only the newest frame, and this test counts every one.
-        harness.wait_for(lambda: harness.node.stats.snapshot().get('received', 0) > received,
+        harness.wait_for(lambda seen=received: harness.node.stats.snapshot().get('received', 0) > seen,
                          what='the bad frame to arrive')
         harness.wait_for(lambda: not harness.node._slot.pending, what='the bad frame to be taken')
     harness.wait_for(lambda: harness.node.stats.snapshot().get('invalid', 0) >= before + len(bad),
@@ -274,8 +267,8 @@ def _rss_mb():
 
 
 def test_burst_faster_than_inference_stays_current(harness, astronaut):
-    frames = [encode_image_msg(np.ascontiguousarray(np.roll(astronaut, i, axis=1)), 'bgr8', harness.header(sec=1000 + i))
-              for i in range(40)]
+    frames = [encode_image_msg(np.ascontiguousarray(np.roll(astronaut, i, axis=1)), 'bgr8',
+                               harness.header(sec=1000 + i)) for i in range(40)]
     harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     rss_before = _rss_mb()
     start = harness.node.stats.snapshot()
@@ -295,10 +288,11 @@ def test_burst_faster_than_inference_stays_current(harness, astronaut):
     assert _rss_mb() - rss_before < 60, 'memory grew during bursts'
 
 
-def test_compressed_input(context, mobilenet_thin_path, astronaut):
-    h = Harness(context, '/compressed', [Parameter('device', value='cpu'), Parameter('use_compressed', value=True),
-                                        Parameter('image_topic', value='camera/image'),
-                                        Parameter('qos_reliability', value='reliable')])
+def test_compressed_input(ros_context, mobilenet_thin_path, astronaut):
+    h = Harness(ros_context, '/compressed', [Parameter('device', value='cpu'),
+                                            Parameter('use_compressed', value=True),
+                                            Parameter('image_topic', value='camera/image'),
+                                            Parameter('qos_reliability', value='reliable')])
     try:
         assert h.node.subscription.topic_name == '/compressed/camera/image/compressed'
         for fmt in ('jpeg', 'png'):
@@ -310,10 +304,11 @@ def test_compressed_input(context, mobilenet_thin_path, astronaut):
         h.close()
 
 
-def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(context, mobilenet_thin_path, tmp_path, astronaut):
-    h = Harness(context, '/missing', [Parameter('model_path', value=str(tmp_path / 'absent.pb')),
-                                     Parameter('qos_reliability', value='reliable'),
-                                     Parameter('diagnostics_period', value=0.2)])
+def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(ros_context, mobilenet_thin_path, tmp_path,
+                                                                  astronaut):
+    h = Harness(ros_context, '/missing', [Parameter('model_path', value=str(tmp_path / 'absent.pb')),
+                                         Parameter('qos_reliability', value='reliable'),
+                                         Parameter('diagnostics_period', value=0.2)])
     try:
         assert h.node.estimator is None
         h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message and s.name.startswith('/missing/')
@@ -326,20 +321,20 @@ def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(context, mobil
         h.close()
 
 
-def test_console_entry_point_runs_the_node(context, mobilenet_thin_path, astronaut):
+def test_console_entry_point_runs_the_node(ros_context, mobilenet_thin_path, astronaut):
     """The installed `pose_estimator` executable, as a separate process with --ros-args."""
     exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
     if not os.path.exists(exe):
         pytest.fail('%s missing: run `make setup`' % exe)
-    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID))
+    env = dict(os.environ)
     proc = subprocess.Popen([exe, '--ros-args', '-r', '__ns:=/robot', '-p', 'device:=cpu',
                              '-p', 'qos_reliability:=reliable', '-p', 'image_topic:=/robot/camera/image_raw'],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peer = Node('entry_point_peer', context=context)
+    peer = Node('entry_point_peer', context=ros_context)
     received = []
     peer.create_subscription(Persons, '/robot/pose_estimator/persons', received.append, 10)
     pub = peer.create_publisher(Image, '/robot/camera/image_raw', QOS)
-    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor = rclpy.executors.SingleThreadedExecutor(context=ros_context)
     executor.add_node(peer)
     try:
         deadline = time.monotonic() + 90
@@ -363,7 +358,7 @@ def test_console_entry_point_rejects_a_wrongly_typed_parameter_without_a_traceba
     exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
     if not os.path.exists(exe):
         pytest.fail('%s missing: run `make setup`' % exe)
-    env = dict(os.environ, ROS_DOMAIN_ID=str(DOMAIN_ID))
+    env = dict(os.environ)
     done = subprocess.run([exe, '--ros-args', '-p', 'upsample_ratio:=4'], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=60)
     assert done.returncode == 1, done.stdout

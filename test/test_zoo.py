@@ -9,9 +9,17 @@ from tensorflow.python.framework import tensor_util
 
 from tf_pose_ros.models import INPUT_TENSOR, MODELS, OUTPUT_TENSOR
 from tf_pose_ros.network import FrozenGraphNetwork
-from tf_pose_ros.zoo import (ARCHITECTURES, architecture_cost, build_model, count_graph_flops,
-                             count_parameters, export_frozen_graph, load_frozen_graph_weights,
-                             load_numpy_weights, save_numpy_weights)
+from tf_pose_ros.zoo import (
+    ARCHITECTURES,
+    architecture_cost,
+    build_model,
+    count_graph_flops,
+    count_parameters,
+    export_frozen_graph,
+    load_frozen_graph_weights,
+    load_numpy_weights,
+    save_numpy_weights,
+)
 from tf_pose_ros.zoo.flops import count_model_flops
 from tf_pose_ros.zoo.layers import BatchStatNormalization, LegacyResizeBilinear, scope_of
 from tf_pose_ros.zoo.loaders import WeightMismatchError
@@ -30,6 +38,8 @@ EXPECTED_COST = {
     ('mobilenet_v2_large', (432, 368)): (8.358133, 2216080),
     ('mobilenet_v2_small', (432, 368)): (2.012407632, 473472),
 }
+
+pytestmark = pytest.mark.slow
 
 
 def _image(seed=0, height=HEIGHT, width=WIDTH):
@@ -256,8 +266,8 @@ def _real_equivalence(name, path, astronaut):
     for fold in (False, True):
         model = build_model(name, fold_batchnorm=fold)
         loaded = load_frozen_graph_weights(model, path)  # strict: every graph convolution is used
-        assert len(loaded) == sum(isinstance(l, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))
-                                  for l in model.layers)
+        assert len(loaded) == sum(isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))
+                                  for layer in model.layers)
         diffs.append(float(np.abs(model(batch).numpy() - reference).max()))
     assert reference.shape == (1, 46, 54, 57) and np.abs(reference).max() > 0.5
     assert max(diffs) < 1e-3, diffs

@@ -14,9 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
-
-import numpy as np
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tf_pose_ros.config import EstimatorConfig, format_resolution
 from tf_pose_ros.people import Person
@@ -93,9 +91,9 @@ def compare_engines(base: EstimatorConfig, combos: Iterable[Tuple[str, str]], fr
 
     combos = list(dict.fromkeys([REFERENCE] + list(combos)))
     estimators: Dict[Tuple[str, str], PoseEstimator] = {}
-    rows: Dict[Tuple[str, str], Dict] = {}
+    rows: Dict[Tuple[str, str], Dict[str, Any]] = {}
     for backend, precision in combos:
-        row = {'model': base.model, 'resolution': format_resolution(base.input_resolution),
+        row: Dict[str, Any] = {'model': base.model, 'resolution': format_resolution(base.input_resolution),
                'backend': backend, 'precision': precision}
         rows[(backend, precision)] = row
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -42,7 +42,7 @@ def format_table(rows: List[Dict]) -> str:
                      for line in table)
 
 
-def network_latencies(networks: Dict[str, object], resolution, frames: int = 10, block: int = 2) -> Dict[str, float]:
+def network_latencies(networks: Dict[str, Any], resolution, frames: int = 10, block: int = 2) -> Dict[str, float]:
     """Median milliseconds of one run of each network on the same photo, timed in interleaved blocks."""
     import time
 

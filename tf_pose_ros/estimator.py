@@ -9,13 +9,18 @@ import numpy as np
 
 from tf_pose_ros import grouping
 from tf_pose_ros.config import EstimatorConfig
-from tf_pose_ros.engines import open_network
+from tf_pose_ros.engines import Network, open_network
 from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PARTS
 from tf_pose_ros.people import PoseResult, persons_from_grouping
-from tf_pose_ros.postprocess import (postprocess_multiscale, replication_ratio, scale_resolutions,
-                                     ReplicatedPeakFinder, upsampled_size)
+from tf_pose_ros.postprocess import (
+    ReplicatedPeakFinder,
+    postprocess_multiscale,
+    replication_ratio,
+    scale_resolutions,
+    upsampled_size,
+)
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
 
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
@@ -40,7 +45,7 @@ class PoseEstimator:
                  model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
                  backend: str = 'auto', precision: str = 'fp32', threads: int = 0):
         self._setup(EstimatorConfig(model=model, model_path=model_path or '', model_dir=model_dir or '',
-                                    resolution=resolution, upsample_ratio=upsample_ratio, scales=scales,
+                                    resolution=resolution, upsample_ratio=upsample_ratio, scales=tuple(scales),
                                     device=device, backend=backend, precision=precision, threads=threads))
 
     @classmethod
@@ -61,7 +66,7 @@ class PoseEstimator:
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
-        self.network = open_network(config, self.weights_path, self._input_sizes)
+        self.network: Optional[Network] = open_network(config, self.weights_path, self._input_sizes)
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         grouping.warmup()
         self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
@@ -81,6 +86,8 @@ class PoseEstimator:
 
     def infer(self, image) -> PoseResult:
         """Estimate the people in one image (BGR uint8 or see preprocess.to_bgr8 for others)."""
+        if self.network is None:
+            raise RuntimeError('the estimator is closed; build a new one')
         timings = {}
         start = time.perf_counter()
         image = to_bgr8(image)
@@ -94,7 +101,7 @@ class PoseEstimator:
             output = outputs[0]
             if not np.isfinite(output).all():
                 raise ValueError('network output contains NaN or infinity')
-            parts, ys, xs = self._peak_finder(output[:, :, :NUM_PARTS], ratio, grouping.THRESH_HEAT)
+            parts, ys, xs = self._peak_finder(output[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
             t_post = time.perf_counter()
             grouped = grouping.group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS],
                                                     output[:, :, NUM_HEATMAPS:], ratio)

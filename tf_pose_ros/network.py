@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Tuple
 
 import numpy as np
 
 from tf_pose_ros.config import parse_device
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
+
 
 class ModelLoadError(RuntimeError):
     """A weight file exists but is not a usable pose network."""

@@ -96,8 +96,10 @@ def postprocess_multiscale(outputs: Sequence[np.ndarray],
 
 def scale_resolutions(resolution: Tuple[int, int], scales: Sequence[float]) -> List[Tuple[int, int]]:
     """Network input sizes for multi-scale inference: each scale of ``resolution``, rounded to 16."""
-    return [tuple(max(16, int(round(side * float(scale) / 16.0)) * 16) for side in resolution)
-            for scale in scales]
+    def rounded(side: int, scale: float) -> int:
+        return max(16, int(round(side * float(scale) / 16.0)) * 16)
+
+    return [(rounded(resolution[0], scale), rounded(resolution[1], scale)) for scale in scales]
 
 
 # --- integer upsampling ratios -----------------------------------------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def _litert_version() -> str:
         return 'unknown'
 
 
-def _convert(weights: Path, size: Tuple[int, int], stem: Path):
+def _convert(weights: Path, size: Tuple[int, int], stem: Path) -> List[str]:
     out = str(stem) + '.tflite'
     cmd = [sys.executable, '-m', 'tf_pose_ros.engines.litert_convert', str(weights), format_resolution(size), out]
     try:
@@ -62,13 +63,13 @@ class LiteRtNetwork:
         self.threads = thread_count(threads)
         cache = ConversionCache(weights, 'litert', _litert_version())
         self._interpreters: Dict[Tuple[int, int], tuple] = {}
-        for size in dict.fromkeys(tuple(s) for s in sizes):
+        for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
             variant = format_resolution(size)
-            files = cache.get_or_build(variant, lambda stem, size=size: _convert(weights, size, stem))
+            files = cache.get_or_build(variant, partial(_convert, weights, size))
             try:
                 interpreter = self._open(Interpreter, files['.tflite'])
             except (ValueError, RuntimeError):
-                files = cache.store(variant, lambda stem, size=size: _convert(weights, size, stem))
+                files = cache.store(variant, partial(_convert, weights, size))
                 try:
                     interpreter = self._open(Interpreter, files['.tflite'])
                 except (ValueError, RuntimeError) as err:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+from functools import partial
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def supported_precisions() -> Tuple[str, ...]:
     return tuple(name for name, (_, capability) in _HINTS.items() if capability in capabilities)
 
 
-def _convert(weights: Path, size: Tuple[int, int], stem: Path):
+def _convert(weights: Path, size: Tuple[int, int], stem: Path) -> List[str]:
     import openvino as ov
 
     # The converter wants the tensor names with ':0' and a static input shape.
@@ -58,15 +59,15 @@ class OpenVinoNetwork:
         # Set explicitly: OpenVINO runs bf16 on CPUs that have it unless told f32.
         settings = {'INFERENCE_PRECISION_HINT': _HINTS[precision][0], 'INFERENCE_NUM_THREADS': self.threads,
                     'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
-        self._requests: Dict[Tuple[int, int], object] = {}
-        for size in dict.fromkeys(tuple(s) for s in sizes):
+        self._requests: Dict[Tuple[int, int], Any] = {}
+        for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
             variant = format_resolution(size)
             try:
-                files = cache.get_or_build(variant, lambda stem, size=size: _convert(weights, size, stem))
+                files = cache.get_or_build(variant, partial(_convert, weights, size))
                 compiled = self._compile(files['.xml'], settings)
             except RuntimeError:
                 # A cached entry the runtime cannot read (truncated by hand, say): build it again.
-                files = cache.store(variant, lambda stem, size=size: _convert(weights, size, stem))
+                files = cache.store(variant, partial(_convert, weights, size))
                 try:
                     compiled = self._compile(files['.xml'], settings)
                 except RuntimeError as err:

@@ -21,15 +21,19 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 
+from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
+from tf_pose_ros.config import format_resolution
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
-from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
-from tf_pose_ros.config import format_resolution
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
-from tf_pose_ros.ros.image_conversion import (ImageConversionError, bgr8_to_image_msg,
-                                              compressed_msg_to_bgr8, image_msg_to_bgr8)
+from tf_pose_ros.ros.image_conversion import (
+    ImageConversionError,
+    bgr8_to_image_msg,
+    compressed_msg_to_bgr8,
+    image_msg_to_bgr8,
+)
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, validate
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown

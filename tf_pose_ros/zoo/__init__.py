@@ -76,8 +76,12 @@ def build_model(name: str, input_shape: Tuple = (None, None, 3), fold_batchnorm:
 
 # Imported last: they import TensorFlow and use the registry above.
 from tf_pose_ros.zoo.flops import architecture_cost, count_graph_flops, count_parameters  # noqa: E402
-from tf_pose_ros.zoo.loaders import (export_frozen_graph, load_frozen_graph_weights,  # noqa: E402
-                                     load_numpy_weights, save_numpy_weights)
+from tf_pose_ros.zoo.loaders import (  # noqa: E402
+    export_frozen_graph,
+    load_frozen_graph_weights,
+    load_numpy_weights,
+    save_numpy_weights,
+)
 
 __all__ = ['ARCHITECTURES', 'ArchSpec', 'build_model', 'get_architecture',
            'load_frozen_graph_weights', 'load_numpy_weights', 'save_numpy_weights', 'export_frozen_graph',

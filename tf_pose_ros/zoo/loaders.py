@@ -26,8 +26,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
-from tf_pose_ros.zoo.layers import (BN_EPSILON, BatchStatNormalization, FoldedBatchNorm, LegacyResizeBilinear,
-                                    scope_of)
+from tf_pose_ros.zoo.layers import BN_EPSILON, BatchStatNormalization, FoldedBatchNorm, LegacyResizeBilinear, scope_of
 
 __all__ = ['load_frozen_graph_weights', 'load_numpy_weights', 'save_numpy_weights', 'export_frozen_graph',
            'WeightMismatchError']

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import keras
 
-from tf_pose_ros.zoo.layers import (LegacyResizeBilinear, conv_bn, keras_name, openpose_stages,
-                                    separable_conv)
+from tf_pose_ros.zoo.layers import LegacyResizeBilinear, conv_bn, keras_name, openpose_stages, separable_conv
 
 MIN_DEPTH = 8
 # (filters, stride) of the separable blocks Conv2d_1.. of MobileNet v1, as far as tf-pose uses them.

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import keras
 
-from tf_pose_ros.zoo.layers import (LegacyResizeBilinear, batch_norm, conv, depthwise, keras_name,
-                                    openpose_stages, relu)
+from tf_pose_ros.zoo.layers import LegacyResizeBilinear, batch_norm, conv, depthwise, keras_name, openpose_stages, relu
 
 # (filters, stride, expansion) of the inverted-residual blocks expanded_conv, expanded_conv_1, ...
 # up to expanded_conv_12, the last one the pose network reads.
