@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
@@ -169,6 +170,46 @@ def _bench_engines(args) -> int:
     return 0
 
 
+def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
+    """The ``eval`` command: prints the table, writes --json; 1 when images were skipped.
+
+    ``make_estimator(args)`` builds the estimator (default: from the model flags).
+    """
+    from tf_pose_ros.evaluation import evaluate, format_table
+
+    make_estimator = make_estimator or _make_estimator
+    if args.max_images is not None and args.max_images < 1:
+        raise CliError('--max-images must be at least 1')
+    from tf_pose_ros.config import parse_scales
+
+    try:
+        scales = parse_scales(args.scales)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    # Fail on a bad --annotations/--images before the slow network load.
+    for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
+                              (args.images, '--images directory', Path.is_dir)):
+        if not check(Path(path)):
+            raise CliError('%s not found: %s' % (what, path))
+    estimator = make_estimator(args)
+    try:
+        result = evaluate(estimator, args.annotations, args.images, progress=not args.no_progress,
+                          max_images=args.max_images)
+    except (OSError, ValueError) as err:
+        raise CliError(str(err)) from None
+    print(format_table(result))
+    if args.json:
+        report = {'annotations': str(args.annotations), 'images': str(args.images),
+                  'model': getattr(estimator, 'model', None),
+                  'resolution': list(getattr(estimator, 'resolution', ())) or None,
+                  'scales': list(scales)}
+        report.update(result.to_dict())
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + '\n')
+    return 1 if result.skipped else 0
+
+
 def _cmd_models(args) -> int:
     from tf_pose_ros import model_store
 
@@ -219,9 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(bench)
     bench.set_defaults(func=_cmd_bench)
 
-    from tf_pose_ros.evaluation import add_eval_parser
-
-    add_eval_parser(sub, _add_model_args, _make_estimator)
+    evaluation = sub.add_parser('eval', help='COCO keypoint AP/AR on an annotated image set')
+    evaluation.add_argument('--annotations', required=True, metavar='person_keypoints.json',
+                            help='COCO keypoint annotations (e.g. person_keypoints_val2017.json)')
+    evaluation.add_argument('--images', required=True, metavar='DIR', help='directory of the annotated images')
+    evaluation.add_argument('--max-images', type=int, default=None, metavar='N',
+                            help='evaluate only the first N images (by id)')
+    evaluation.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
+    evaluation.add_argument('--no-progress', action='store_true', help='no progress bar')
+    _add_model_args(evaluation)
+    evaluation.set_defaults(func=run_eval)
 
     models = sub.add_parser('models', help='list, locate or fetch model weights')
     models.add_argument('--model-dir', help='directory searched first')
@@ -240,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 some inputs failed, 2 error)."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')  # library warnings
     from tf_pose_ros.model_store import ModelFetchError, ModelNotFoundError
     from tf_pose_ros.network import ModelLoadError
 

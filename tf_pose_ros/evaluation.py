@@ -1,15 +1,15 @@
-"""COCO keypoint evaluation (AP/AR with pycocotools) of a PoseEstimator, and its ``eval`` command."""
+"""COCO keypoint evaluation (AP/AR with pycocotools) of a PoseEstimator."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 #: COCOeval's keypoint stats, in its order.
 STAT_NAMES: Tuple[str, ...] = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl')
@@ -19,6 +19,8 @@ STAT_HEADERS: Tuple[str, ...] = ('AP', 'AP 50', 'AP 75', 'AP medium', 'AP large'
 #: Visibility written for a detected keypoint: the original writes 2 (COCOeval ignores the
 #: detections' flag, so this only matters to other tools reading the results).
 DETECTED_VISIBILITY = 2
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,7 +129,7 @@ def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
         bar.set_postfix(persons=len(pose.persons), refresh=False)
     bar.close()
     for entry in skipped:
-        print('warning: skipped %s: %s' % (entry['file'], entry['reason']), file=sys.stderr)
+        _LOG.warning('skipped %s: %s', entry['file'], entry['reason'])
 
     result = EvalResult(stats=_zero_stats(), image_count=len(evaluated),
                         mean_time_ms=elapsed_ms / len(evaluated) if evaluated else 0.0,
@@ -173,56 +175,4 @@ def format_table(result: EvalResult) -> str:
     return '\n'.join(lines)
 
 
-def run_eval(args, make_estimator: Callable) -> int:
-    """The ``eval`` command: prints the table, writes --json; 1 when images were skipped."""
-    from tf_pose_ros.cli import CliError
-
-    if args.max_images is not None and args.max_images < 1:
-        raise CliError('--max-images must be at least 1')
-    from tf_pose_ros.config import parse_scales
-
-    try:
-        scales = parse_scales(args.scales)
-    except ValueError as err:
-        raise CliError(str(err)) from None
-    # Fail on a bad --annotations/--images before the slow network load.
-    for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
-                              (args.images, '--images directory', Path.is_dir)):
-        if not check(Path(path)):
-            raise CliError('%s not found: %s' % (what, path))
-    estimator = make_estimator(args)
-    try:
-        result = evaluate(estimator, args.annotations, args.images, progress=not args.no_progress,
-                          max_images=args.max_images)
-    except (OSError, ValueError) as err:
-        raise CliError(str(err)) from None
-    print(format_table(result))
-    if args.json:
-        report = {'annotations': str(args.annotations), 'images': str(args.images),
-                  'model': getattr(estimator, 'model', None),
-                  'resolution': list(getattr(estimator, 'resolution', ())) or None,
-                  'scales': list(scales)}
-        report.update(result.to_dict())
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1) + '\n')
-    return 1 if result.skipped else 0
-
-
-def add_eval_parser(subparsers, add_model_args: Callable, make_estimator: Callable):
-    """Add the ``eval`` sub-command; ``func`` is run_eval bound to ``make_estimator``."""
-    parser = subparsers.add_parser('eval', help='COCO keypoint AP/AR on an annotated image set')
-    parser.add_argument('--annotations', required=True, metavar='person_keypoints.json',
-                        help='COCO keypoint annotations (e.g. person_keypoints_val2017.json)')
-    parser.add_argument('--images', required=True, metavar='DIR', help='directory of the annotated images')
-    parser.add_argument('--max-images', type=int, default=None, metavar='N',
-                        help='evaluate only the first N images (by id)')
-    parser.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
-    add_model_args(parser)
-    parser.set_defaults(func=lambda args: run_eval(args, make_estimator))
-    return parser
-
-
-__all__ = ['EvalResult', 'STAT_NAMES', 'add_eval_parser', 'evaluate', 'format_table',
-           'person_to_coco', 'run_eval']
+__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'format_table', 'person_to_coco']

@@ -19,6 +19,8 @@ from typing import Tuple
 import numpy as np
 
 from tf_pose_ros.models import INPUT_TENSOR
+from tf_pose_ros.zoo.architectures import build_model
+from tf_pose_ros.zoo.loaders import read_graph_def
 
 __all__ = ['count_graph_flops', 'count_parameters', 'count_model_flops', 'architecture_cost', 'Cost']
 
@@ -35,12 +37,6 @@ class Cost:
     params: int
 
 
-def _graph_def(graph):
-    from tf_pose_ros.zoo.loaders import _read_graph_def
-
-    return _read_graph_def(graph)
-
-
 def _macs(op_type: str, output_shape, filter_shape, transpose_a: bool = False, input_shape=None) -> int:
     if op_type == 'Conv2D':  # each output value: kh * kw * in_channels products
         return int(np.prod(output_shape[1:])) * int(np.prod(filter_shape[:3]))
@@ -54,7 +50,7 @@ def count_graph_flops(graph, resolution=(432, 368), input_tensor: str = INPUT_TE
     """GFLOPs of a frozen graph (path or GraphDef) for one image of (width, height) ``resolution``."""
     import tensorflow as tf
 
-    graph_def = _graph_def(graph)
+    graph_def = read_graph_def(graph)
     width, height = (int(v) for v in resolution)
     with tf.Graph().as_default() as graph_:
         image = tf.compat.v1.placeholder(tf.float32, [1, height, width, 3], name='flops_input')
@@ -123,13 +119,11 @@ def count_parameters(model_or_graph) -> int:
     """Trainable parameters of a Keras model, or of a frozen graph (path or GraphDef)."""
     if hasattr(model_or_graph, 'trainable_weights'):
         return int(sum(int(np.prod(w.shape)) for w in model_or_graph.trainable_weights))
-    return _graph_parameters(_graph_def(model_or_graph))
+    return _graph_parameters(read_graph_def(model_or_graph))
 
 
 def architecture_cost(name: str, resolution=(432, 368)) -> Cost:
     """GFLOPs and parameters of zoo architecture ``name``, counted on its Keras model (no weights needed)."""
-    from tf_pose_ros.zoo import build_model
-
     width, height = (int(v) for v in resolution)
     model = build_model(name, input_shape=(height, width, 3))
     return Cost(name, (width, height), count_model_flops(model), count_parameters(model))

@@ -193,7 +193,8 @@ def _load_records(model, records: Dict[str, _ConvWeights], strict: bool, source:
 
 # --- frozen graphs --------------------------------------------------------------------------------
 
-def _read_graph_def(graph):
+def read_graph_def(graph):
+    """A GraphDef from a GraphDef or the path of a frozen graph file."""
     import tensorflow as tf
 
     if isinstance(graph, tf.compat.v1.GraphDef):
@@ -258,7 +259,7 @@ def load_frozen_graph_weights(model, graph, strict: bool = True) -> List[str]:
     convolution the graph lacks, a shape differs, or (``strict``) the graph has convolutions the
     model lacks; a shape or kind mismatch found midway leaves the model partly loaded.
     """
-    graph_def = _read_graph_def(graph)
+    graph_def = read_graph_def(graph)
     return _load_records(model, _graph_records(graph_def), strict, 'the graph')
 
 
