@@ -210,7 +210,7 @@ def test_bad_sources_raise_a_clear_error(ros_context, tmp_path, make, pattern):
 
 @pytest.mark.parametrize('name, value, error, pattern', [
     ('encoding', 'yuv422', SourceError, "unknown encoding 'yuv422'; use one of bgr8"),
-    ('qos_reliability', 'sometimes', SourceError, 'reliable or best_effort'),
+    ('qos_reliability', 'sometimes', SourceError, 'best_effort or reliable'),
     ('rate', 0.0, InvalidParameterValueException, 'out of range'),
     ('qos_depth', 0, InvalidParameterValueException, 'out of range'),
 ])

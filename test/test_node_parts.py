@@ -146,3 +146,35 @@ def test_config_yaml_documents_every_parameter_with_its_default():
     for param in PARAMS:
         assert values[param.name] == param.default, param.name
         assert type(values[param.name]) is type(param.default), param.name
+
+
+def test_enum_like_parameters_name_their_choices():
+    by_name = {p.name: p.descriptor() for p in PARAMS}
+    assert by_name['backend'].additional_constraints == 'one of: auto, tensorflow, openvino, litert'
+    assert by_name['precision'].additional_constraints == 'one of: fp32, bf16, fp16'
+    assert by_name['qos_reliability'].additional_constraints == 'one of: best_effort, reliable'
+    assert 'mobilenet_thin' in by_name['model'].additional_constraints
+    assert by_name['upsample_ratio'].floating_point_range[0].to_value == 8.0
+    assert by_name['threads'].integer_range[0].to_value == 256 and by_name['qos_depth'].read_only
+
+
+def test_diagnostics_status_levels_and_values():
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from tf_pose_ros.ros.diagnostics import pose_status
+
+    settings = {'model': 'mobilenet_thin', 'device': '/CPU:0', 'backend': 'openvino'}
+    figures = {'received': 12, 'processed': 10, 'dropped': 2, 'rate_hz': 9.5, 'latency_ms_p99': 41.234}
+    status, problems = pose_status('/pose: pose estimation', figures, settings, None, 0, 0.1)
+    values = {kv.key: kv.value for kv in status.values}
+    assert status.level == DiagnosticStatus.OK and status.message == 'running at 9.5 Hz' and problems == 0
+    assert status.hardware_id == '/CPU:0' and values['backend'] == 'openvino'
+    assert (values['received'], values['failed'], values['latency_ms_p99'], values['input_hz']) == \
+        ('12', '0', '41.23', '10.00')
+    worse = dict(figures, invalid=1, skipped_no_model=2)
+    status, problems = pose_status('/pose: pose estimation', worse, settings, None, 0, None)
+    assert status.level == DiagnosticStatus.WARN and problems == 3 and 'input_hz' not in \
+        {kv.key for kv in status.values}
+    assert pose_status('/pose', worse, settings, None, problems, None)[0].level == DiagnosticStatus.OK
+    status, _ = pose_status('/pose', {}, {'device': 'none'}, 'weights not found', 0, None)
+    assert status.level == DiagnosticStatus.ERROR and 'weights not found' in status.message

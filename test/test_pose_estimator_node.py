@@ -23,6 +23,7 @@ from std_msgs.msg import Header  # noqa: E402
 from tf_pose_ros.msg import Keypoint, Persons  # noqa: E402
 from tf_pose_ros.ros.image_conversion import bgr8_to_compressed_msg, encode_image_msg  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode  # noqa: E402
+from tf_pose_ros.ros.stats import DROPPED, INVALID, PROCESSED, RECEIVED, SKIPPED_NO_MODEL  # noqa: E402
 
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -81,7 +82,7 @@ class Harness:
 
     def send(self, msg, timeout=30.0):
         """Publish a frame and return the Persons message carrying its stamp."""
-        before = self.node.stats.snapshot().get('processed', 0)
+        before = self.node.stats.snapshot().get(PROCESSED, 0)
         self.image_pub.publish(msg)
         stamp = msg.header.stamp
 
@@ -91,7 +92,7 @@ class Harness:
         self.wait_for(arrived, timeout, what='Persons for stamp %s' % stamp)
         with self.lock:
             found = [p for p in self.persons if p.header.stamp == stamp][-1]
-        assert self.node.stats.snapshot().get('processed', 0) > before
+        assert self.node.stats.snapshot().get(PROCESSED, 0) > before
         return found
 
     def close(self):
@@ -156,14 +157,14 @@ def test_diagnostics(harness, astronaut):
     values = {kv.key: kv.value for kv in status.values}
     assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
     assert values['backend'] == harness.node.estimator.backend and values['precision'] == 'fp32'
-    assert int(values['processed']) >= 1 and float(values['pipeline_ms_mean']) > 0
-    for key in ('received', 'dropped', 'invalid', 'rate_hz', 'latency_ms_mean'):
+    assert int(values[PROCESSED]) >= 1 and float(values['pipeline_ms_mean']) > 0
+    for key in (RECEIVED, DROPPED, INVALID, 'rate_hz', 'latency_ms_mean', 'latency_ms_p99'):
         assert key in values
     assert 0.0 < float(values['input_hz']) < 1000.0
 
 
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):
-    before = harness.node.stats.snapshot().get('invalid', 0)
+    before = harness.node.stats.snapshot().get(INVALID, 0)
     bad = [
         Image(header=harness.header(), height=10, width=10, encoding='yuv422_yuy2', step=20, data=bytes(200)),
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=30, data=bytes(100)),
@@ -171,13 +172,13 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=10, data=bytes(100)),
     ]
     for msg in bad:
-        received = harness.node.stats.snapshot().get('received', 0)
+        received = harness.node.stats.snapshot().get(RECEIVED, 0)
         harness.image_pub.publish(msg)
         # One at a time: the node keeps only the newest frame, and this test counts every one.
-        harness.wait_for(lambda seen=received: harness.node.stats.snapshot().get('received', 0) > seen,
+        harness.wait_for(lambda seen=received: harness.node.stats.snapshot().get(RECEIVED, 0) > seen,
                          what='the bad frame to arrive')
         harness.wait_for(lambda: not harness.node._slot.pending, what='the bad frame to be taken')
-    harness.wait_for(lambda: harness.node.stats.snapshot().get('invalid', 0) >= before + len(bad),
+    harness.wait_for(lambda: harness.node.stats.snapshot().get(INVALID, 0) >= before + len(bad),
                      what='invalid count')
     persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     assert len(persons.persons) == 1
@@ -282,9 +283,9 @@ def test_burst_faster_than_inference_stays_current(harness, astronaut):
         harness.persons.clear()
     figures = harness.node.stats.snapshot()
     # Most of the 120 frames were skipped (by the node's slot, or by DDS's depth-1 history).
-    assert figures['processed'] - start['processed'] < 60
-    assert figures.get('dropped', 0) > start.get('dropped', 0)
-    assert figures['received'] >= figures['processed'] + figures['dropped']
+    assert figures[PROCESSED] - start[PROCESSED] < 60
+    assert figures.get(DROPPED, 0) > start.get(DROPPED, 0)
+    assert figures[RECEIVED] >= figures[PROCESSED] + figures[DROPPED]
     assert _rss_mb() - rss_before < 60, 'memory grew during bursts'
 
 
@@ -299,7 +300,7 @@ def test_compressed_input(ros_context, mobilenet_thin_path, astronaut):
             persons = h.send(bgr8_to_compressed_msg(astronaut, h.header(), fmt=fmt))
             assert len(persons.persons) == 1
         h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=b'\xff\xd8garbage'))
-        h.wait_for(lambda: h.node.stats.snapshot().get('invalid', 0) >= 1, what='invalid compressed frame')
+        h.wait_for(lambda: h.node.stats.snapshot().get(INVALID, 0) >= 1, what='invalid compressed frame')
     finally:
         h.close()
 
@@ -314,7 +315,7 @@ def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(ros_context, m
         h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message and s.name.startswith('/missing/')
                                for m in h.diagnostics for s in m.status), what='ERROR diagnostics')
         h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))
-        h.wait_for(lambda: h.node.stats.snapshot().get('skipped_no_model', 0) >= 1, what='skipped count')
+        h.wait_for(lambda: h.node.stats.snapshot().get(SKIPPED_NO_MODEL, 0) >= 1, what='skipped count')
         assert _set(h, 'model_path', str(mobilenet_thin_path)).successful
         assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
     finally:

@@ -143,10 +143,10 @@ def _path_text(value, what: str) -> str:
 
 # --- the configuration type --------------------------------------------------------------------------
 
-def _setting(default, help_text: str, param_default=None, param_range=None):
-    """A field with its help text and how the node declares it (parameter default and range)."""
+def _setting(default, help_text: str, param_default=None, param_range=None, choices: Tuple[str, ...] = ()):
+    """A field with its help text and how the node declares it (parameter default, range, choices)."""
     return field(default=default, metadata={'help': help_text, 'param_default': param_default,
-                                            'param_range': param_range})
+                                            'param_range': param_range, 'choices': choices})
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,8 @@ class EstimatorConfig:
     build the same estimator.
     """
 
-    model: str = _setting(DEFAULT_MODEL, 'pose network: ' + ', '.join(MODELS))
+    model: str = _setting(DEFAULT_MODEL, 'pose network (a registered name; with model_path only a label)',
+                          choices=tuple(MODELS))
     model_path: str = _setting('', 'explicit tf-pose frozen graph to load instead of the registry lookup')
     model_dir: str = _setting('', 'directory searched first for <model>/graph_opt.pb')
     resolution: Optional[Tuple[int, int]] = _setting(
@@ -169,9 +170,10 @@ class EstimatorConfig:
     scales: Tuple[float, ...] = _setting((1.0,), 'input scales whose maps are averaged (multi-scale inference)',
                                          param_default=[1.0])
     device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
-    backend: str = _setting('auto', 'inference engine: %s' % ', '.join(BACKENDS))
-    precision: str = _setting('fp32', 'network precision: %s (bf16/fp16 where the engine and CPU '
-                                      'support them)' % ', '.join(PRECISIONS))
+    backend: str = _setting('auto', "inference engine; 'auto': the fastest measured to give TensorFlow's poses",
+                            choices=BACKENDS)
+    precision: str = _setting('fp32', 'network precision (bf16/fp16 where the engine and CPU support them)',
+                              choices=PRECISIONS)
     threads: int = _setting(0, 'threads the inference engine uses; 0 = every core', param_range=(0, MAX_THREADS))
 
     def __post_init__(self):
@@ -222,5 +224,5 @@ def setting_names() -> Tuple[str, ...]:
 
 
 def settings_help() -> Dict[str, dict]:
-    """name -> {'default', 'help', 'param_default', 'param_range'} of each setting."""
+    """name -> {'default', 'help', 'param_default', 'param_range', 'choices'} of each setting."""
     return {f.name: dict(f.metadata, default=f.default) for f in fields(EstimatorConfig)}

@@ -24,6 +24,7 @@ from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+from tf_pose_ros.ros.stats import DROPPED, INVALID, RECEIVED
 
 
 class PoseListener(Node):
@@ -94,8 +95,8 @@ def main(argv=None) -> int:
             node.destroy_node()
         rclpy.try_shutdown()
     print('\nreceived %d frames, %d Persons messages, %d annotated frames in %s; dropped %d, invalid %d; '
-          'pipeline %.1f ms' % (figures.get('received', 0), listener.frames, listener.images, args.out_dir,
-                                figures.get('dropped', 0), figures.get('invalid', 0),
+          'pipeline %.1f ms' % (figures.get(RECEIVED, 0), listener.frames, listener.images, args.out_dir,
+                                figures.get(DROPPED, 0), figures.get(INVALID, 0),
                                 figures.get('pipeline_ms_mean', float('nan'))))
     return 0 if listener.frames else 1
 

@@ -17,18 +17,17 @@ from typing import Callable, Iterator, List, Optional
 import cv2
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
+from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, image_qos, reliability_error
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
-RELIABILITIES = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}
 
 
 class SourceError(ValueError):
@@ -95,15 +94,6 @@ def _read_video(path: Path) -> Iterator[np.ndarray]:
 
 
 # --- the node ------------------------------------------------------------------------------------------
-def _describe(text: str, read_only: bool = False, floats=None, ints=None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=text, read_only=read_only)
-    if floats:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0], to_value=floats[1])]
-    if ints:
-        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
-    return descriptor
-
-
 class ImageSource(Node):
     """Publishes frames from ``source`` on ``image_raw`` at ``rate`` Hz."""
 
@@ -117,24 +107,25 @@ class ImageSource(Node):
 
     def _setup(self) -> None:
         declare = self.declare_parameter
-        declare('source', 'demo', _describe(
+        declare('source', 'demo', describe(
             "'demo' (built-in clip), 'group' (photo of three people), or a video, image or image directory "
             'path', read_only=True))
-        declare('rate', 10.0, _describe('frames per second', floats=(0.1, 120.0)))
-        declare('loop', True, _describe('start again at the end of the source'))
-        declare('count', 0, _describe('frames to publish in all, then stop; 0 = no limit', ints=(0, 2 ** 31 - 1)))
-        declare('frame_id', 'camera', _describe('header.frame_id of the published images'))
-        declare('encoding', 'bgr8', _describe('Image encoding: ' + ', '.join(SUPPORTED_ENCODINGS)))
-        declare('width', 640, _describe("width of the 'demo' clip", read_only=True, ints=(16, 8192)))
-        declare('height', 480, _describe("height of the 'demo' clip", read_only=True, ints=(16, 8192)))
-        declare('publish_compressed', False, _describe('also publish JPEG on image_raw/compressed', read_only=True))
-        declare('qos_reliability', 'reliable', _describe("'reliable' or 'best_effort'", read_only=True))
-        declare('qos_depth', 10, _describe('publisher QoS history depth', read_only=True, ints=(1, 1000)))
+        declare('rate', 10.0, describe('frames per second', floats=(0.1, 120.0)))
+        declare('loop', True, describe('start again at the end of the source'))
+        declare('count', 0, describe('frames to publish in all, then stop; 0 = no limit', ints=(0, 2 ** 31 - 1)))
+        declare('frame_id', 'camera', describe('header.frame_id of the published images'))
+        declare('encoding', 'bgr8', describe('Image encoding', choices=SUPPORTED_ENCODINGS))
+        declare('width', 640, describe("width of the 'demo' clip", read_only=True, ints=(16, 8192)))
+        declare('height', 480, describe("height of the 'demo' clip", read_only=True, ints=(16, 8192)))
+        declare('publish_compressed', False, describe('also publish JPEG on image_raw/compressed', read_only=True))
+        declare('qos_reliability', 'reliable', describe('publisher QoS reliability', read_only=True,
+                                                        choices=tuple(RELIABILITIES)))
+        declare('qos_depth', 10, describe('publisher QoS history depth', read_only=True, ints=(1, 1000)))
 
         def value(name):
             return self.get_parameter(name).value
 
-        reason = self._check_encoding(value('encoding')) or self._check_reliability(value('qos_reliability'))
+        reason = self._check_encoding(value('encoding')) or reliability_error(value('qos_reliability'))
         if reason:
             raise SourceError(reason)
         source = value('source')
@@ -144,8 +135,7 @@ class ImageSource(Node):
         self.published = 0
         self.done = False
 
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=value('qos_depth'),
-                         reliability=RELIABILITIES[value('qos_reliability')])
+        qos = image_qos(value('qos_reliability'), value('qos_depth'))
         self.image_pub = self.create_publisher(Image, 'image_raw', qos)
         self.compressed_pub = (self.create_publisher(CompressedImage, 'image_raw/compressed', qos)
                                if value('publish_compressed') else None)
@@ -162,11 +152,6 @@ class ImageSource(Node):
         if encoding in SUPPORTED_ENCODINGS:
             return ''
         return 'unknown encoding %r; use one of %s' % (encoding, ', '.join(SUPPORTED_ENCODINGS))
-
-    @staticmethod
-    def _check_reliability(reliability: str) -> str:
-        return '' if reliability in RELIABILITIES else (
-            'qos_reliability must be %s, got %r' % (' or '.join(RELIABILITIES), reliability))
 
     def _check_parameters(self, params) -> SetParametersResult:
         for param in params:

@@ -22,6 +22,7 @@ from rclpy.parameter import Parameter
 
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+from tf_pose_ros.ros.stats import DROPPED, PROCESSED, RECEIVED
 
 
 class GcPauses:
@@ -112,9 +113,9 @@ def main(argv=None) -> int:
         'fastdds_transports': os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', 'DEFAULT'),
         'discovery_range': os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'default'),
         'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
-        'received': end['received'] - start.get('received', 0),
-        'processed': end['processed'] - start.get('processed', 0),
-        'dropped': end.get('dropped', 0) - start.get('dropped', 0),
+        RECEIVED: end[RECEIVED] - start.get(RECEIVED, 0),
+        PROCESSED: end[PROCESSED] - start.get(PROCESSED, 0),
+        DROPPED: end.get(DROPPED, 0) - start.get(DROPPED, 0),
         'backend': node.estimator.backend if node.estimator else node.config['backend'],
         'precision': node.estimator.precision if node.estimator else node.config['precision'],
         'pipeline_ms': pipeline, 'latency_ms': end['latency_ms_mean'], 'latency_ms_max': end['latency_ms_max'],
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
             args.seconds, row['rmw'],
             row['fastdds_transports'], row['discovery_range']))
         print('received %d (%.1f Hz), processed %d, dropped %d' % (
-            row['received'], row['received'] / args.seconds, row['processed'], row['dropped']))
+            row[RECEIVED], row[RECEIVED] / args.seconds, row[PROCESSED], row[DROPPED]))
         print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
               % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
         print('latency median %.1f ms, p99 %.1f ms = %.2f x median (target <= 1.3)'

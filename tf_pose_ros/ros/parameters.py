@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
+from rcl_interfaces.msg import ParameterDescriptor
 
-RELIABILITIES = ('best_effort', 'reliable')
+from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
+from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, reliability_error
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,23 @@ class ParamDef:
     read_only: bool = False
     range: Optional[Tuple[float, float]] = None
     check: Optional[Callable[[Any], Any]] = None
+    choices: Tuple[str, ...] = ()  # for enum-like strings: the values accepted
+
+    def descriptor(self) -> ParameterDescriptor:
+        """The ROS parameter descriptor: help text, read-only flag, range, choices."""
+        floats = ints = None
+        if self.range is not None:
+            if isinstance(self.default, float):
+                floats = self.range
+            else:
+                ints = (int(self.range[0]), int(self.range[1]))
+        return describe(self.description, self.read_only, floats=floats, ints=ints, choices=self.choices)
 
 
 def _check_reliability(value):
-    if value not in RELIABILITIES:
-        raise ValueError('qos_reliability must be one of %s' % ', '.join(RELIABILITIES))
+    reason = reliability_error(value)
+    if reason:
+        raise ValueError(reason)
 
 
 def _estimator_check(name: str) -> Callable[[Any], Any]:
@@ -37,7 +50,7 @@ def _estimator_params() -> Tuple[ParamDef, ...]:
     for name, setting in settings_help().items():
         default = setting['param_default'] if setting['param_default'] is not None else setting['default']
         params.append(ParamDef(name, default, setting['help'], range=setting['param_range'],
-                               check=_estimator_check(name)))
+                               check=_estimator_check(name), choices=setting['choices']))
     return tuple(params)
 
 
@@ -49,8 +62,8 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
              read_only=True),
     ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
              read_only=True),
-    ParamDef('qos_reliability', 'best_effort', "input QoS reliability: 'best_effort' or 'reliable'",
-             read_only=True, check=_check_reliability),
+    ParamDef('qos_reliability', 'best_effort', 'input QoS reliability', read_only=True,
+             check=_check_reliability, choices=tuple(RELIABILITIES)),
     ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
     ParamDef('min_person_score', 0.0, 'persons scoring lower are not published', range=(0.0, 10.0)),

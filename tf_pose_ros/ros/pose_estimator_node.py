@@ -12,12 +12,11 @@ import time
 from typing import Optional
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -27,6 +26,7 @@ from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (
     ImageConversionError,
@@ -36,8 +36,9 @@ from tf_pose_ros.ros.image_conversion import (
 )
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, validate
+from tf_pose_ros.ros.ros_params import image_qos
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
-from tf_pose_ros.ros.stats import PipelineStats
+from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
 
 LOG_THROTTLE_S = 5.0
 
@@ -48,17 +49,6 @@ def _describe(estimator: PoseEstimator) -> str:
         estimator.precision, estimator.load_seconds)
 
 
-def _descriptor(param) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=param.description, read_only=param.read_only)
-    if param.range is not None:
-        low, high = param.range
-        if isinstance(param.default, float):
-            descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high))]
-        else:
-            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=1)]
-    return descriptor
-
-
 class PoseEstimatorNode(Node):
     """Multi-person pose estimation on an image topic."""
 
@@ -66,7 +56,7 @@ class PoseEstimatorNode(Node):
         super().__init__('pose_estimator', **kwargs)
         try:
             for param in PARAMS:
-                self.declare_parameter(param.name, param.default, _descriptor(param))
+                self.declare_parameter(param.name, param.default, param.descriptor())
         except ParameterException:
             super().destroy_node()  # nothing of ours exists yet; leave nothing behind in the context
             raise
@@ -94,9 +84,7 @@ class PoseEstimatorNode(Node):
         self.annotated_pub = self.create_publisher(Image, '~/image_annotated', 1)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.config['qos_depth'],
-                         reliability=(ReliabilityPolicy.RELIABLE if self.config['qos_reliability'] == 'reliable'
-                                      else ReliabilityPolicy.BEST_EFFORT))
+        qos = image_qos(self.config['qos_reliability'], self.config['qos_depth'])
         topic = self.config['image_topic']
         if self.config['use_compressed']:
             topic, msg_type, self._decode = topic + '/compressed', CompressedImage, compressed_msg_to_bgr8
@@ -153,9 +141,9 @@ class PoseEstimatorNode(Node):
 
     # --- frames ----------------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
-        self.stats.count('received')
+        self.stats.count(RECEIVED)
         if self._slot.put(msg):
-            self.stats.count('dropped')
+            self.stats.count(DROPPED)
 
     def _work(self) -> None:
         while self._running and self.context.ok():
@@ -167,18 +155,18 @@ class PoseEstimatorNode(Node):
             except Exception as err:  # the thread must outlive any one frame
                 if not self.context.ok():
                     return  # shutting down (Ctrl-C): publishers are gone, nothing to report
-                self.stats.count('failed')
+                self.stats.count(FAILED)
                 self.get_logger().error('frame failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
 
     def _process(self, msg) -> None:
         started = time.monotonic()
         if self._estimator is None:
-            self.stats.count('skipped_no_model')
+            self.stats.count(SKIPPED_NO_MODEL)
             return
         try:
             image = self._decode(msg)
         except ImageConversionError as err:
-            self.stats.count('invalid')
+            self.stats.count(INVALID)
             self.get_logger().warning('dropped a bad image message: %s' % err,
                                       throttle_duration_sec=LOG_THROTTLE_S)
             return
@@ -189,7 +177,7 @@ class PoseEstimatorNode(Node):
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
                               config['min_keypoint_score'])
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
-        self.stats.count('processed')
+        self.stats.count(PROCESSED)
         latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9
         self.stats.record(latency, time.monotonic() - started)
         self.persons_pub.publish(persons)
@@ -199,30 +187,15 @@ class PoseEstimatorNode(Node):
 
     # --- diagnostics -----------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
-        figures = self.stats.snapshot()
-        problems = sum(int(figures.get(k, 0)) for k in ('invalid', 'failed', 'skipped_no_model'))
-        status = DiagnosticStatus(name='%s: pose estimation' % self.get_fully_qualified_name(),
-                                  hardware_id=getattr(self._estimator, 'device', 'none'))
-        if self._estimator is None:
-            status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % self._load_error
-        elif problems > self._last_problems:
-            status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
-        else:
-            status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures['rate_hz']
-        self._last_problems = problems
-        values = {'model': self.config['model'], 'device': status.hardware_id,
-                  'backend': getattr(self._estimator, 'backend', 'none'),
-                  'precision': getattr(self._estimator, 'precision', 'none'),
-                  'resolution': self.config['resolution'] or 'model default',
-                  'upsample_ratio': '%g' % self.config['upsample_ratio']}
-        for key in ('received', 'processed', 'dropped', 'invalid', 'failed', 'skipped_no_model'):
-            values[key] = str(int(figures.get(key, 0)))
-        for key in ('rate_hz', 'latency_ms_mean', 'latency_ms_max', 'pipeline_ms_mean'):
-            if key in figures:
-                values[key] = '%.2f' % figures[key]
-        if self._slot.period:  # below the camera's rate: frames are lost before they reach the node
-            values['input_hz'] = '%.2f' % (1.0 / self._slot.period)
-        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        estimator = self._estimator
+        settings = {'model': self.config['model'], 'device': getattr(estimator, 'device', 'none'),
+                    'backend': getattr(estimator, 'backend', 'none'),
+                    'precision': getattr(estimator, 'precision', 'none'),
+                    'resolution': self.config['resolution'] or 'model default',
+                    'upsample_ratio': '%g' % self.config['upsample_ratio']}
+        status, self._last_problems = pose_status(
+            '%s: pose estimation' % self.get_fully_qualified_name(), self.stats.snapshot(), settings,
+            self._load_error if estimator is None else None, self._last_problems, self._slot.period)
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self.diagnostics_pub.publish(array)

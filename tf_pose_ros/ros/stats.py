@@ -8,6 +8,17 @@ import threading
 import time
 from typing import Deque, Dict, Optional, Tuple
 
+#: Frame counters of the pose node (diagnostics keys).
+RECEIVED = 'received'            # frames that reached the node
+PROCESSED = 'processed'          # results published
+DROPPED = 'dropped'              # replaced by a newer frame before the network took them
+INVALID = 'invalid'              # messages that are no usable image
+FAILED = 'failed'                # frames whose inference raised
+SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was loaded
+COUNTERS = (RECEIVED, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL)
+#: Counters that mean something went wrong (a WARN on /diagnostics when they grow).
+PROBLEM_COUNTERS = (INVALID, FAILED, SKIPPED_NO_MODEL)
+
 
 class PipelineStats:
     """Thread-safe frame counters plus a sliding window of recent publishes.
@@ -23,7 +34,7 @@ class PipelineStats:
         self.counts: Dict[str, int] = collections.Counter()
 
     def count(self, key: str, amount: int = 1) -> None:
-        """Add to a named counter (received, processed, dropped, invalid, failed)."""
+        """Add to a named counter (one of COUNTERS)."""
         with self._lock:
             self.counts[key] += amount
 

@@ -1,0 +1,47 @@
+"""The pose node's /diagnostics status, built from its figures (no node needed)."""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional, Tuple
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+from tf_pose_ros.ros.stats import COUNTERS, PROBLEM_COUNTERS
+
+#: Window figures reported with two decimals when present.
+_FIGURES = ('rate_hz', 'latency_ms_mean', 'latency_ms_median', 'latency_ms_p99', 'latency_ms_max',
+            'pipeline_ms_mean')
+
+
+def problem_count(figures: Mapping[str, float]) -> int:
+    """Frames that went wrong so far (invalid, failed, or no model)."""
+    return sum(int(figures.get(key, 0)) for key in PROBLEM_COUNTERS)
+
+
+def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, str],
+                load_error: Optional[str], previous_problems: int,
+                input_period: Optional[float]) -> Tuple[DiagnosticStatus, int]:
+    """The status and the problem count to pass next time.
+
+    ERROR while no model is loaded (``load_error``), WARN when frames went wrong since the last
+    report, OK otherwise. ``settings`` (model, device, backend, ...) are reported as they are;
+    ``input_period`` is the measured time between arriving frames.
+    """
+    problems = problem_count(figures)
+    status = DiagnosticStatus(name=name, hardware_id=settings.get('device', 'none'))
+    if load_error is not None:
+        status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % load_error
+    elif problems > previous_problems:
+        status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
+    else:
+        status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures.get('rate_hz', 0.0)
+    values: Dict[str, str] = dict(settings)
+    for key in COUNTERS:
+        values[key] = str(int(figures.get(key, 0)))
+    for key in _FIGURES:
+        if key in figures:
+            values[key] = '%.2f' % figures[key]
+    if input_period:  # below the camera's rate: frames are lost before they reach the node
+        values['input_hz'] = '%.2f' % (1.0 / input_period)
+    status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+    return status, problems
