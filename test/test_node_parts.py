@@ -178,3 +178,20 @@ def test_diagnostics_status_levels_and_values():
     assert pose_status('/pose', worse, settings, None, problems, None)[0].level == DiagnosticStatus.OK
     status, _ = pose_status('/pose', {}, {'device': 'none'}, 'weights not found', 0, None)
     assert status.level == DiagnosticStatus.ERROR and 'weights not found' in status.message
+
+
+def test_sequence_gaps_count_what_each_publisher_lost():
+    from tf_pose_ros.ros.sequence_gaps import SequenceGaps
+
+    def info(gid, sequence):
+        return {'publication_sequence_number': sequence, 'publisher_gid': {'data': gid}}
+
+    gaps = SequenceGaps()
+    assert gaps.missed(info(b'a', 7)) == 0          # the first frame only sets the baseline
+    assert gaps.missed(info(b'a', 8)) == 0
+    assert gaps.missed(info(b'a', 12)) == 3         # 9, 10 and 11 never arrived
+    assert gaps.missed(info(b'b', 100)) == 0        # another publisher has its own numbers
+    assert gaps.missed(info(b'b', 102)) == 1
+    assert gaps.missed(info(b'a', 2)) == 0          # a restarted publisher starts again
+    assert gaps.missed(info(b'a', 4)) == 1
+    assert gaps.missed(None) == 0 and gaps.missed({'publication_sequence_number': None}) == 0

@@ -37,10 +37,15 @@ from tf_pose_ros.ros.image_conversion import (
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, validate
 from tf_pose_ros.ros.ros_params import image_qos
+from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
-from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
+from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
 
 LOG_THROTTLE_S = 5.0
+
+
+def _refused(reason: str) -> SetParametersResult:
+    return SetParametersResult(successful=False, reason=reason)
 
 
 def _describe(estimator: PoseEstimator) -> str:
@@ -63,6 +68,7 @@ class PoseEstimatorNode(Node):
         self.config = {p.name: normalize(p.name, self.get_parameter(p.name).value) for p in PARAMS}
         self.stats = PipelineStats()
         self._slot = LatestFrameSlot()
+        self._gaps = SequenceGaps()
         self._estimator: Optional[PoseEstimator] = None
         # Held while a frame is inferred, so a reload can close the old network once no frame uses it.
         self._estimator_lock = threading.Lock()
@@ -94,7 +100,9 @@ class PoseEstimatorNode(Node):
         # group while a parameter change reloads the network.
         self.subscription = self.create_subscription(
             msg_type, topic, self._on_image, qos, callback_group=MutuallyExclusiveCallbackGroup())
+        self._pending: Optional[PoseEstimator] = None  # loaded by validation, taken by the post-set step
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
         self.create_timer(self.config['diagnostics_period'], self._publish_diagnostics)
 
         self._running = True
@@ -109,38 +117,65 @@ class PoseEstimatorNode(Node):
 
     # --- configuration -------------------------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:
+        """Validate a parameter change; a new configuration is loaded here, so a bad one is refused."""
+        self._pending = None
         new_config = dict(self.config)
         for param in params:
             reason = validate(param.name, param.value)
             if reason:
-                self.get_logger().warning('rejected %s=%r: %s' % (param.name, param.value, reason))
-                return SetParametersResult(successful=False, reason=reason)
+                return _refused(reason)
             new_config[param.name] = normalize(param.name, param.value)
         try:
             wanted = estimator_config(new_config)
         except ValueError as err:
-            self.get_logger().warning('rejected: %s' % err)
-            return SetParametersResult(successful=False, reason=str(err))
+            return _refused(str(err))
         running = self._estimator.config if self._estimator is not None else None
         if wanted != running:
             try:
-                estimator = PoseEstimator.from_config(wanted)
-            except Exception as err:  # a bad model keeps the running one
-                reason = 'cannot load the new configuration: %s' % err
-                self.get_logger().warning('rejected: %s' % reason)
-                return SetParametersResult(successful=False, reason=reason)
-            with self._estimator_lock:
-                old, self._estimator, self._load_error = self._estimator, estimator, ''
-            if old is not None:
-                old.close()
-            freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
-            release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
-            self.get_logger().info('reloaded %s' % _describe(estimator))
-        self.config = new_config
+                self._pending = PoseEstimator.from_config(wanted)
+            except Exception as err:  # a model that does not load keeps the running one
+                return _refused('cannot load the new configuration: %s' % err)
         return SetParametersResult(successful=True)
 
+    def _apply_parameters(self, params) -> None:
+        """Take the accepted values; swap in the network loaded while validating, if any."""
+        for param in params:
+            self.config[param.name] = normalize(param.name, param.value)
+        estimator, self._pending = self._pending, None
+        if estimator is None:
+            return
+        with self._estimator_lock:
+            old, self._estimator, self._load_error = self._estimator, estimator, ''
+        if old is not None:
+            old.close()
+        freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
+        release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
+        self.get_logger().info('reloaded %s' % _describe(estimator))
+
+    # Every refusal is logged here, rclpy's own (read-only, range, type) as well as ours.
+    def set_parameters(self, parameter_list):
+        """rclpy's set_parameters, with refused values logged."""
+        results = super().set_parameters(parameter_list)
+        for param, result in zip(parameter_list, results):
+            self._log_refusal([param], result)
+        return results
+
+    def set_parameters_atomically(self, parameter_list):
+        """rclpy's set_parameters_atomically (what `ros2 param set` calls), with refusals logged."""
+        result = super().set_parameters_atomically(parameter_list)
+        self._log_refusal(parameter_list, result)
+        return result
+
+    def _log_refusal(self, params, result) -> None:
+        if not result.successful:
+            self.get_logger().warning('rejected %s: %s' % (
+                ', '.join('%s=%r' % (p.name, p.value) for p in params), result.reason))
+
     # --- frames ----------------------------------------------------------------------------------
-    def _on_image(self, msg) -> None:
+    def _on_image(self, msg, info) -> None:
+        missed = self._gaps.missed(info)
+        if missed:
+            self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
         if self._slot.put(msg):
             self.stats.count(DROPPED)

@@ -10,12 +10,13 @@ from typing import Deque, Dict, Optional, Tuple
 
 #: Frame counters of the pose node (diagnostics keys).
 RECEIVED = 'received'            # frames that reached the node
+LOST = 'lost'                    # frames a publisher sent that never reached the node (sequence gaps)
 PROCESSED = 'processed'          # results published
 DROPPED = 'dropped'              # replaced by a newer frame before the network took them
 INVALID = 'invalid'              # messages that are no usable image
 FAILED = 'failed'                # frames whose inference raised
 SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was loaded
-COUNTERS = (RECEIVED, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL)
+COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL)
 #: Counters that mean something went wrong (a WARN on /diagnostics when they grow).
 PROBLEM_COUNTERS = (INVALID, FAILED, SKIPPED_NO_MODEL)
 
