@@ -247,8 +247,32 @@ def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):
 
 
 def test_main_runs_until_interrupted_and_exits_cleanly():
-    code, output = _run_main('-p', 'rate:=20.0', '-p', 'count:=3', interrupt_after=4.0)
+    code, output = _run_main('-p', 'rate:=20.0', interrupt_after=4.0)
     assert code == 0, output
     assert 'Traceback' not in output
     assert 'publishing demo as bgr8 at 20 Hz on /image_raw' in output
-    assert 'count reached: published 3 frames' in output
+
+
+@pytest.mark.parametrize('ros_args, why', [(('-p', 'count:=3'), 'count reached: published 3 frames'),
+                                           (('-p', 'source:=group', '-p', 'loop:=false'), 'end of the source')])
+def test_main_exits_by_itself_when_done(ros_args, why):
+    started = time.monotonic()
+    code, output = _run_main('-p', 'rate:=20.0', *ros_args)
+    assert code == 0, output
+    assert why in output and 'Traceback' not in output
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize('executable', ['image_source', 'pose_estimator', 'tf_pose_demo', 'tf-pose-ros'])
+def test_every_executable_prints_help_and_exits(executable):
+    exe = os.path.join(os.path.dirname(sys.executable), executable)
+    if not os.path.exists(exe):
+        pytest.fail('%s missing: run `make setup`' % exe)
+    started = time.monotonic()
+    done = subprocess.run([exe, '--help'], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('usage: ') and 'Traceback' not in done.stderr
+    assert 'publishing' not in done.stdout + done.stderr and 'listening' not in done.stdout + done.stderr
+    if executable in ('image_source', 'pose_estimator'):
+        assert 'qos_reliability' in done.stdout  # the parameters, with defaults and help
+    assert time.monotonic() - started < 30

@@ -25,7 +25,7 @@ from std_msgs.msg import Header
 
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
 from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, image_qos, reliability_error
-from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
+from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 
@@ -94,6 +94,24 @@ def _read_video(path: Path) -> Iterator[np.ndarray]:
 
 
 # --- the node ------------------------------------------------------------------------------------------
+#: (name, default, help, descriptor options) of every parameter.
+SOURCE_PARAMS = (
+    ('source', 'demo', "'demo' (built-in clip), 'group' (photo of three people), or a video, image or image "
+                       'directory path', dict(read_only=True)),
+    ('rate', 10.0, 'frames per second', dict(floats=(0.1, 120.0))),
+    ('loop', True, 'start again at the end of the source', {}),
+    ('count', 0, 'frames to publish in all, then stop (the executable exits); 0 = no limit',
+     dict(ints=(0, 2 ** 31 - 1))),
+    ('frame_id', 'camera', 'header.frame_id of the published images', {}),
+    ('encoding', 'bgr8', 'Image encoding', dict(choices=SUPPORTED_ENCODINGS)),
+    ('width', 640, "width of the 'demo' clip", dict(read_only=True, ints=(16, 8192))),
+    ('height', 480, "height of the 'demo' clip", dict(read_only=True, ints=(16, 8192))),
+    ('publish_compressed', False, 'also publish JPEG on image_raw/compressed', dict(read_only=True)),
+    ('qos_reliability', 'reliable', 'publisher QoS reliability', dict(read_only=True, choices=tuple(RELIABILITIES))),
+    ('qos_depth', 10, 'publisher QoS history depth', dict(read_only=True, ints=(1, 1000))),
+)
+
+
 class ImageSource(Node):
     """Publishes frames from ``source`` on ``image_raw`` at ``rate`` Hz."""
 
@@ -106,21 +124,8 @@ class ImageSource(Node):
             raise
 
     def _setup(self) -> None:
-        declare = self.declare_parameter
-        declare('source', 'demo', describe(
-            "'demo' (built-in clip), 'group' (photo of three people), or a video, image or image directory "
-            'path', read_only=True))
-        declare('rate', 10.0, describe('frames per second', floats=(0.1, 120.0)))
-        declare('loop', True, describe('start again at the end of the source'))
-        declare('count', 0, describe('frames to publish in all, then stop; 0 = no limit', ints=(0, 2 ** 31 - 1)))
-        declare('frame_id', 'camera', describe('header.frame_id of the published images'))
-        declare('encoding', 'bgr8', describe('Image encoding', choices=SUPPORTED_ENCODINGS))
-        declare('width', 640, describe("width of the 'demo' clip", read_only=True, ints=(16, 8192)))
-        declare('height', 480, describe("height of the 'demo' clip", read_only=True, ints=(16, 8192)))
-        declare('publish_compressed', False, describe('also publish JPEG on image_raw/compressed', read_only=True))
-        declare('qos_reliability', 'reliable', describe('publisher QoS reliability', read_only=True,
-                                                        choices=tuple(RELIABILITIES)))
-        declare('qos_depth', 10, describe('publisher QoS history depth', read_only=True, ints=(1, 1000)))
+        for name, default, help_text, options in SOURCE_PARAMS:
+            self.declare_parameter(name, default, describe(help_text, **options))
 
         def value(name):
             return self.get_parameter(name).value
@@ -210,13 +215,20 @@ class ImageSource(Node):
 
 
 def main(args=None) -> int:
-    """Entry point of ``image_source``; returns 1 when the source or a parameter is unusable."""
+    """Entry point of ``image_source``; returns 1 when the source or a parameter is unusable.
+
+    Exits by itself once ``count`` frames are published, or at the end of a source that does not loop.
+    """
+    if wants_help(args):
+        print(usage('image_source', 'Publishes camera-like frames on image_raw (sensor_msgs/Image).',
+                    ((name, default, text) for name, default, text, _ in SOURCE_PARAMS)))
+        return 0
     rclpy.init(args=args)
     try:
         node = ImageSource()
     except (SourceError, ParameterException) as err:
         return report_startup_failure('image_source', err)
-    return spin_until_shutdown(node)
+    return spin_until_shutdown(node, finished=lambda: node.done)
 
 
 if __name__ == '__main__':

@@ -38,7 +38,7 @@ from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, validate
 from tf_pose_ros.ros.ros_params import image_qos
 from tf_pose_ros.ros.sequence_gaps import SequenceGaps
-from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown
+from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
 
 LOG_THROTTLE_S = 5.0
@@ -245,6 +245,10 @@ class PoseEstimatorNode(Node):
 
 def main(args=None) -> int:
     """Entry point of ``pose_estimator``."""
+    if wants_help(args):
+        print(usage('pose_estimator', 'Multi-person 2D pose estimation: sensor_msgs/Image in, '
+                    'tf_pose_ros/Persons on ~/persons out.', ((p.name, p.default, p.description) for p in PARAMS)))
+        return 0
     rclpy.init(args=args)
     keep_freed_memory()  # frames are processed in a thread of their own
     try:

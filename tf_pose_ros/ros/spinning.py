@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
+
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
@@ -18,13 +21,40 @@ def report_startup_failure(name: str, err: Exception) -> int:
     return 1
 
 
-def spin_until_shutdown(node) -> int:
-    """Spin ``node`` until Ctrl-C or shutdown, then clean up; returns 0."""
+#: Seconds a finished node keeps spinning, so its last messages reach reliable subscribers.
+LINGER_S = 0.5
+
+
+def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None) -> int:
+    """Spin ``node`` until Ctrl-C, shutdown or ``finished()``, then clean up; returns 0."""
     try:
-        rclpy.spin(node)
+        if finished is None:
+            rclpy.spin(node)
+        else:
+            while rclpy.ok() and not finished():
+                rclpy.spin_once(node, timeout_sec=0.1)
+            deadline = time.monotonic() + LINGER_S
+            while rclpy.ok() and time.monotonic() < deadline:
+                rclpy.spin_once(node, timeout_sec=0.05)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def wants_help(args: Optional[Sequence[str]] = None) -> bool:
+    """True when the command line (outside --ros-args) asks for -h or --help."""
+    from rclpy.utilities import remove_ros_args
+
+    return any(arg in ('-h', '--help') for arg in remove_ros_args(args)[1:])
+
+
+def usage(program: str, description: str, params: Iterable[Tuple[str, Any, str]]) -> str:
+    """The --help text of a node executable: how to set parameters, then each one's default and help."""
+    lines = ['usage: %s [--ros-args -p NAME:=VALUE ...]' % program, '', description, '', 'parameters:']
+    for name, default, help_text in params:
+        lines.append('  %-20s %-14s %s' % (name, repr(default), help_text))
+    lines += ['', 'Floating point values need a decimal point (-p rate:=10.0).']
+    return '\n'.join(lines)
