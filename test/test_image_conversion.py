@@ -295,3 +295,35 @@ def test_unknown_compressed_format_and_bad_quality(picture):
         bgr8_to_compressed_msg(picture, fmt='webp')
     with pytest.raises(ImageConversionError, match='quality'):
         bgr8_to_compressed_msg(picture, quality=0)
+
+
+def _png_declaring(width, height):
+    """A real 8x8 PNG whose header (with a valid checksum) claims width x height."""
+    import struct
+    import zlib
+
+    data = bytearray(cv2.imencode('.png', np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    ihdr = data.index(b'IHDR')
+    data[ihdr + 4:ihdr + 12] = struct.pack('>II', width, height)
+    data[ihdr + 17:ihdr + 21] = struct.pack('>I', zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    return bytes(data)
+
+
+def _jpeg_declaring(width, height):
+    import struct
+
+    data = bytearray(cv2.imencode('.jpg', np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    sof = data.index(b'\xff\xc0')
+    data[sof + 5:sof + 9] = struct.pack('>HH', height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize('make', [_png_declaring, _jpeg_declaring])
+def test_oversized_compressed_images_are_refused_before_decoding(make):
+    from tf_pose_ros.ros.image_conversion import declared_size
+
+    assert declared_size(np.frombuffer(make(640, 480), np.uint8)) == (640, 480)
+    huge = CompressedImage(format='bomb', data=make(10240, 10240))
+    assert len(huge.data) < 1000
+    with pytest.raises(ImageConversionError, match='declares 10240x10240 pixels'):
+        compressed_msg_to_bgr8(huge)

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -335,6 +336,12 @@ def test_compressed_input(ros_context, mobilenet_thin_path, astronaut):
             assert len(persons.persons) == 1
         h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=b'\xff\xd8garbage'))
         h.wait_for(lambda: h.node.stats.snapshot().get(INVALID, 0) >= 1, what='invalid compressed frame')
+        # A small JPEG whose header declares 10240x10240 pixels is refused undecoded, and counted.
+        bomb = bytearray(cv2.imencode('.jpg', astronaut[:8, :8])[1].tobytes())
+        sof = bomb.index(b'\xff\xc0')
+        bomb[sof + 5:sof + 9] = (10240).to_bytes(2, 'big') * 2
+        h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=bytes(bomb)))
+        h.wait_for(lambda: h.node.stats.snapshot().get(INVALID, 0) >= 2, what='the oversized frame counted')
     finally:
         h.close()
 

@@ -9,7 +9,9 @@ cv_bridge when a ROS 2 distribution provides it. Every problem with a message is
 from __future__ import annotations
 
 import array
-from typing import Optional
+import io
+import warnings
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -95,6 +97,11 @@ def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
     buffer = _data_bytes(msg.data)
     if buffer.size == 0:
         raise ImageConversionError('compressed image (format %r) has no data' % msg.format)
+    size = declared_size(buffer)
+    # Checked before decoding: a 0.3 MB PNG can declare 10240x10240, 315 MB once decoded.
+    if size is not None and (size[0] * size[1] > MAX_IMAGE_PIXELS or 0 in size):
+        raise ImageConversionError('compressed image (format %r) declares %dx%d pixels; at most %d are '
+                                   'accepted' % (msg.format, size[0], size[1], MAX_IMAGE_PIXELS))
     try:
         image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     except cv2.error:
@@ -103,6 +110,22 @@ def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
         raise ImageConversionError('cannot decode %d bytes of compressed image data (format %r): corrupt, '
                                    'or not a format OpenCV reads' % (buffer.size, msg.format))
     return image
+
+
+def declared_size(buffer: np.ndarray) -> Optional[Tuple[int, int]]:
+    """(width, height) from a compressed image's header, without decoding it; None if unreadable."""
+    from PIL import Image as PilImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', PilImage.DecompressionBombWarning)  # we judge the size ourselves
+            with PilImage.open(io.BytesIO(buffer.tobytes())) as header:  # reads the header only
+                return header.size
+    except PilImage.DecompressionBombError as err:  # Pillow's own limit, far above ours
+        raise ImageConversionError('compressed image is too large: %s' % err) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None  # not a format Pillow knows: OpenCV may still decode it, and the size is checked after
 
 
 def _data_bytes(data) -> np.ndarray:
