@@ -195,3 +195,16 @@ def test_sequence_gaps_count_what_each_publisher_lost():
     assert gaps.missed(info(b'a', 2)) == 0          # a restarted publisher starts again
     assert gaps.missed(info(b'a', 4)) == 1
     assert gaps.missed(None) == 0 and gaps.missed({'publication_sequence_number': None}) == 0
+
+
+def test_stats_split_the_latency_into_its_parts():
+    stats = PipelineStats(window=10.0)
+    parts = {'transport': 0.004, 'wait': 0.001, 'decode': 0.002, 'pipeline': 0.030, 'message': 0.0005}
+    for i in range(4):
+        stats.record(latency_s=sum(parts.values()), pipeline_s=0.033, now=10.0 + i, split=parts)
+    stats.record(latency_s=0.05, pipeline_s=0.05, now=14.0)  # a result without a split still counts
+    figures = stats.snapshot(now=14.0)
+    assert figures['latency_ms_pipeline'] == pytest.approx(30.0)
+    assert figures['latency_ms_transport'] == pytest.approx(4.0)
+    assert sum(figures['latency_ms_%s' % p] for p in parts) == pytest.approx(37.5)
+    assert figures['latency_ms_median'] == pytest.approx(37.5) and figures['latency_ms_p99'] == pytest.approx(50.0)

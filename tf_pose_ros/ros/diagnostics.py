@@ -6,11 +6,11 @@ from typing import Dict, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-from tf_pose_ros.ros.stats import COUNTERS, PROBLEM_COUNTERS
+from tf_pose_ros.ros.stats import COUNTERS, LATENCY_PARTS, PROBLEM_COUNTERS
 
 #: Window figures reported with two decimals when present.
 _FIGURES = ('rate_hz', 'latency_ms_mean', 'latency_ms_median', 'latency_ms_p99', 'latency_ms_max',
-            'pipeline_ms_mean')
+            'pipeline_ms_mean') + tuple('latency_ms_%s' % part for part in LATENCY_PARTS)
 
 
 def problem_count(figures: Mapping[str, float]) -> int:

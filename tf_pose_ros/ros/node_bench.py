@@ -22,7 +22,7 @@ from rclpy.parameter import Parameter
 
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.stats import DROPPED, PROCESSED, RECEIVED
+from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, PROCESSED, RECEIVED
 
 
 class GcPauses:
@@ -123,6 +123,8 @@ def main(argv=None) -> int:
         'publish_hz': end['rate_hz'],
     }
     row.update(pauses.summary())
+    row['latency_split_ms'] = {part: end['latency_ms_%s' % part] for part in LATENCY_PARTS
+                               if 'latency_ms_%s' % part in end}
     row['latency_over_pipeline'] = row['latency_ms'] / pipeline
     row['rate_times_pipeline'] = row['publish_hz'] * pipeline / 1e3
     if args.json:
@@ -138,6 +140,8 @@ def main(argv=None) -> int:
               % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
         print('latency median %.1f ms, p99 %.1f ms = %.2f x median (target <= 1.3)'
               % (row['latency_ms_median'], row['latency_ms_p99'], row['latency_ms_p99'] / row['latency_ms_median']))
+        print('latency split (means): %s' % ', '.join(
+            '%s %.1f ms' % item for item in row['latency_split_ms'].items()))
         print('garbage collections: %s' % ', '.join(
             'gen%d %d (max %.1f ms)' % (g, row['gc_gen%d' % g]['count'], row['gc_gen%d' % g]['max_ms'])
             for g in range(3)))

@@ -186,14 +186,15 @@ class PoseEstimatorNode(Node):
             if entry is None:
                 continue
             try:
-                self._process(entry[0])
+                self._process(*entry)
             except Exception as err:  # the thread must outlive any one frame
                 if not self.context.ok():
                     return  # shutting down (Ctrl-C): publishers are gone, nothing to report
                 self.stats.count(FAILED)
                 self.get_logger().error('frame failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _process(self, msg) -> None:
+    def _process(self, msg, arrived: float) -> None:
+        """Infer one frame and publish its people; ``arrived`` is its monotonic arrival time."""
         started = time.monotonic()
         if self._estimator is None:
             self.stats.count(SKIPPED_NO_MODEL)
@@ -205,16 +206,21 @@ class PoseEstimatorNode(Node):
             self.get_logger().warning('dropped a bad image message: %s' % err,
                                       throttle_duration_sec=LOG_THROTTLE_S)
             return
+        decoded = time.monotonic()
         with self._estimator_lock:
             estimator = self._estimator
             result = estimator.infer(image)
+        inferred = time.monotonic()
         config = self.config
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
                               config['min_keypoint_score'])
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
         self.stats.count(PROCESSED)
+        now = time.monotonic()
         latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9
-        self.stats.record(latency, time.monotonic() - started)
+        split = {'transport': latency - (now - arrived), 'wait': started - arrived, 'decode': decoded - started,
+                 'pipeline': inferred - decoded, 'message': now - inferred}
+        self.stats.record(latency, now - started, now=now, split=split)
         self.persons_pub.publish(persons)
         if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
             self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),

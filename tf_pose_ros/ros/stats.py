@@ -6,7 +6,7 @@ import collections
 import math
 import threading
 import time
-from typing import Deque, Dict, Optional, Tuple
+from typing import Deque, Dict, Mapping, Optional, Tuple
 
 #: Frame counters of the pose node (diagnostics keys).
 RECEIVED = 'received'            # frames that reached the node
@@ -17,6 +17,10 @@ INVALID = 'invalid'              # messages that are no usable image
 FAILED = 'failed'                # frames whose inference raised
 SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was loaded
 COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL)
+#: Where a frame's stamp-to-publish latency goes: stamp to the subscription callback (capture,
+#: transport, executor), waiting for the inference thread, image decoding, the pose pipeline,
+#: building the Persons message.
+LATENCY_PARTS = ('transport', 'wait', 'decode', 'pipeline', 'message')
 #: Counters that mean something went wrong (a WARN on /diagnostics when they grow).
 PROBLEM_COUNTERS = (INVALID, FAILED, SKIPPED_NO_MODEL)
 
@@ -31,7 +35,7 @@ class PipelineStats:
     def __init__(self, window: float = 5.0):
         self.window = window
         self._lock = threading.Lock()
-        self._recent: Deque[Tuple[float, float, float]] = collections.deque()
+        self._recent: Deque[Tuple[float, float, float, Dict[str, float]]] = collections.deque()
         self.counts: Dict[str, int] = collections.Counter()
 
     def count(self, key: str, amount: int = 1) -> None:
@@ -39,11 +43,12 @@ class PipelineStats:
         with self._lock:
             self.counts[key] += amount
 
-    def record(self, latency_s: float, pipeline_s: float, now: Optional[float] = None) -> None:
-        """Note one published result."""
+    def record(self, latency_s: float, pipeline_s: float, now: Optional[float] = None,
+               split: Optional[Mapping[str, float]] = None) -> None:
+        """Note one published result; ``split`` divides its latency into named parts (seconds)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            self._recent.append((now, latency_s, pipeline_s))
+            self._recent.append((now, latency_s, pipeline_s, dict(split or {})))
             self._trim(now)
 
     def _trim(self, now: float) -> None:
@@ -75,4 +80,8 @@ class PipelineStats:
             figures['latency_ms_p99'] = 1e3 * latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
             figures['latency_ms_max'] = 1e3 * latencies[-1]
             figures['pipeline_ms_mean'] = 1e3 * sum(r[2] for r in recent) / len(recent)
+            for part in LATENCY_PARTS:
+                values = [r[3][part] for r in recent if part in r[3]]
+                if values:
+                    figures['latency_ms_%s' % part] = 1e3 * sum(values) / len(values)
         return figures
