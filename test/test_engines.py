@@ -217,3 +217,15 @@ def test_garbage_weights_fail_cleanly_on_every_backend(tmp_path):
     for backend in ('tensorflow',) + CPU_BACKENDS:
         with pytest.raises(ModelLoadError):
             PoseEstimator(model='custom', model_path=str(path), backend=backend)
+
+
+def test_a_failed_conversion_leaves_the_logging_setup_alone(tmp_path):
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    path = tmp_path / 'graph_opt.pb'
+    path.write_bytes(b'not a graph')
+    with pytest.raises(ModelLoadError):
+        PoseEstimator(model='custom', model_path=str(path), backend='openvino')
+    assert (root.level, root.handlers) == (level, handlers)

@@ -208,3 +208,17 @@ def test_stats_split_the_latency_into_its_parts():
     assert figures['latency_ms_transport'] == pytest.approx(4.0)
     assert sum(figures['latency_ms_%s' % p] for p in parts) == pytest.approx(37.5)
     assert figures['latency_ms_median'] == pytest.approx(37.5) and figures['latency_ms_p99'] == pytest.approx(50.0)
+
+
+def test_readme_documents_every_parameter_with_its_default():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / 'README.md').read_text()
+    rows = {line.split('|')[1].strip(): line for line in readme.splitlines() if line.startswith('| `')}
+    for param in PARAMS:
+        row = rows.get('`%s`' % param.name)
+        assert row is not None, '%s is not in the README parameter table' % param.name
+        cells = [cell.strip() for cell in row.split('|')]
+        default = cells[3].strip('`')
+        assert default in (repr(param.default), str(param.default).lower(), str(param.default)), param.name
+        assert ('read-only' in cells[5]) == param.read_only, param.name

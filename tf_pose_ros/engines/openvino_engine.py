@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
@@ -27,12 +29,25 @@ def supported_precisions() -> Tuple[str, ...]:
     return tuple(name for name, (_, capability) in _HINTS.items() if capability in capabilities)
 
 
+@contextlib.contextmanager
+def _root_logging_kept():
+    """Undo what OpenVINO's converter does to the root logger when it fails (level ERROR, a handler)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def _convert(weights: Path, size: Tuple[int, int], stem: Path) -> List[str]:
     import openvino as ov
 
     # The converter wants the tensor names with ':0' and a static input shape.
-    model = ov.convert_model(str(weights), input=[(INPUT_TENSOR, list(input_shape(size)))],
-                             output=[OUTPUT_TENSOR])
+    with _root_logging_kept():
+        model = ov.convert_model(str(weights), input=[(INPUT_TENSOR, list(input_shape(size)))],
+                                 output=[OUTPUT_TENSOR])
     # save_model would store fp16 weights by default; keep them exact.
     ov.save_model(model, str(stem) + '.xml', compress_to_fp16=False)
     return ['.xml', '.bin']
