@@ -4,9 +4,8 @@ PY := $(VENV)/bin/python
 # Keep test and demo traffic on this machine and away from other ROS 2 graphs.
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
-# Fast DDS's default transports lose about half of a 30 Hz 640x480 stream (make bench-node); its
-# large-data mode (shared memory and TCP for user data) delivers every frame.
-export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
+# Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
+# frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
 .PHONY: setup demo lint test test-core bench bench-node clean
 
@@ -32,9 +31,6 @@ test-core: setup
 bench: setup
 	$(PY) -m tf_pose_ros.cli bench $(ARGS)
 
-# Measured as a robot runs: under LOCALHOST discovery Fast DDS uses UDP on loopback, not the
-# large-data transport, and loses frames again.
-bench-node: ROS_AUTOMATIC_DISCOVERY_RANGE = SUBNET
 bench-node: setup
 	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)
 

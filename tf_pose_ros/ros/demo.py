@@ -25,6 +25,7 @@ from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
 from tf_pose_ros.ros.stats import DROPPED, INVALID, RECEIVED
+from tf_pose_ros.ros.transport import use_large_frame_transport
 
 
 class PoseListener(Node):
@@ -68,6 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument('--timeout', type=float, default=120.0, help='give up after this many seconds')
     args = parser.parse_args(argv)
 
+    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init()
     keep_freed_memory()  # as the pose_estimator executable does
     source = ImageSource(parameter_overrides=[

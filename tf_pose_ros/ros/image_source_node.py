@@ -26,6 +26,7 @@ from std_msgs.msg import Header
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
 from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, image_qos, reliability_error
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
+from tf_pose_ros.ros.transport import use_large_frame_transport
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 
@@ -223,6 +224,7 @@ def main(args=None) -> int:
         print(usage('image_source', 'Publishes camera-like frames on image_raw (sensor_msgs/Image).',
                     ((name, default, text) for name, default, text, _ in SOURCE_PARAMS)))
         return 0
+    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init(args=args)
     try:
         node = ImageSource()

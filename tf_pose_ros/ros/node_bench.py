@@ -23,6 +23,7 @@ from rclpy.parameter import Parameter
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
 from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, PROCESSED, RECEIVED
+from tf_pose_ros.ros.transport import use_large_frame_transport
 
 
 class GcPauses:
@@ -65,6 +66,7 @@ def main(argv=None) -> int:
          '-p', 'source:=demo', '-p', 'rate:=%f' % args.rate, '-p', 'width:=%d' % width, '-p', 'height:=%d' % height,
          '-p', 'count:=0', '-p', 'qos_reliability:=best_effort', '-p', 'qos_depth:=1'],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init(domain_id=int(domain))
     keep_freed_memory()  # as the pose_estimator executable does
     node = PoseEstimatorNode(parameter_overrides=[
@@ -111,11 +113,13 @@ def main(argv=None) -> int:
         'device': node.estimator.device if node.estimator else node.config['device'],
         'rmw': os.environ.get('RMW_IMPLEMENTATION', 'default'),
         'fastdds_transports': os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', 'DEFAULT'),
+        'fastdds_profile': os.path.basename(os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '')) or 'none',
         'discovery_range': os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'default'),
         'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
         RECEIVED: end[RECEIVED] - start.get(RECEIVED, 0),
         PROCESSED: end[PROCESSED] - start.get(PROCESSED, 0),
         DROPPED: end.get(DROPPED, 0) - start.get(DROPPED, 0),
+        LOST: end.get(LOST, 0) - start.get(LOST, 0),
         'backend': node.estimator.backend if node.estimator else node.config['backend'],
         'precision': node.estimator.precision if node.estimator else node.config['precision'],
         'pipeline_ms': pipeline, 'latency_ms': end['latency_ms_mean'], 'latency_ms_max': end['latency_ms_max'],
@@ -130,12 +134,13 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(row, indent=1))
     else:
-        print('%s %s on %s (%s, %s), source %g Hz %s, %g s (%s, Fast DDS transports %s, discovery range %s)' % (
+        print('%s %s on %s (%s, %s), source %g Hz %s, %g s' % (
             row['model'], row['resolution'], row['device'], row['backend'], row['precision'], args.rate, args.size,
-            args.seconds, row['rmw'],
-            row['fastdds_transports'], row['discovery_range']))
-        print('received %d (%.1f Hz), processed %d, dropped %d' % (
-            row[RECEIVED], row[RECEIVED] / args.seconds, row[PROCESSED], row[DROPPED]))
+            args.seconds))
+        print('%s, Fast DDS transports %s, profile %s, discovery range %s' % (
+            row['rmw'], row['fastdds_transports'], row['fastdds_profile'], row['discovery_range']))
+        print('received %d (%.1f Hz), lost on the way %d, processed %d, dropped %d' % (
+            row[RECEIVED], row[RECEIVED] / args.seconds, row[LOST], row[PROCESSED], row[DROPPED]))
         print('pipeline %.1f ms | latency mean %.1f ms (max %.1f) = %.3f x pipeline (target <= 1.15)'
               % (pipeline, row['latency_ms'], row['latency_ms_max'], row['latency_over_pipeline']))
         print('latency median %.1f ms, p99 %.1f ms = %.2f x median (target <= 1.3)'

@@ -40,6 +40,7 @@ from tf_pose_ros.ros.ros_params import image_qos
 from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
+from tf_pose_ros.ros.transport import use_large_frame_transport
 
 LOG_THROTTLE_S = 5.0
 
@@ -255,6 +256,7 @@ def main(args=None) -> int:
         print(usage('pose_estimator', 'Multi-person 2D pose estimation: sensor_msgs/Image in, '
                     'tf_pose_ros/Persons on ~/persons out.', ((p.name, p.default, p.description) for p in PARAMS)))
         return 0
+    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init(args=args)
     keep_freed_memory()  # frames are processed in a thread of their own
     try:
