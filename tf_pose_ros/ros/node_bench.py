@@ -22,7 +22,7 @@ from rclpy.parameter import Parameter
 
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, PROCESSED, RECEIVED
+from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, LOST, PROCESSED, RECEIVED
 from tf_pose_ros.ros.transport import use_large_frame_transport
 
 
@@ -50,6 +50,8 @@ def main(argv=None) -> int:
     parser.add_argument('--warmup', type=float, default=5.0, help='seconds ignored at the start')
     parser.add_argument('--rate', type=float, default=30.0, help='source rate in Hz (default: %(default)s)')
     parser.add_argument('--size', default='640x480', help='source frame size (default: %(default)s)')
+    parser.add_argument('--qos', default='best_effort', choices=('best_effort', 'reliable'),
+                        help='reliability of the source and of the node (default: %(default)s)')
     parser.add_argument('--model', default='mobilenet_thin')
     parser.add_argument('--resolution', default='432x368')
     parser.add_argument('--device', default='auto')
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
     source = subprocess.Popen(
         [sys.executable, '-m', 'tf_pose_ros.ros.image_source_node', '--ros-args',
          '-p', 'source:=demo', '-p', 'rate:=%f' % args.rate, '-p', 'width:=%d' % width, '-p', 'height:=%d' % height,
-         '-p', 'count:=0', '-p', 'qos_reliability:=best_effort', '-p', 'qos_depth:=1'],
+         '-p', 'count:=0', '-p', 'qos_reliability:=%s' % args.qos, '-p', 'qos_depth:=1'],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init(domain_id=int(domain))
@@ -72,7 +74,8 @@ def main(argv=None) -> int:
     node = PoseEstimatorNode(parameter_overrides=[
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
         Parameter('device', value=args.device), Parameter('backend', value=args.backend),
-        Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False)])
+        Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False),
+        Parameter('qos_reliability', value=args.qos)])
     node.stats.window = args.seconds + args.warmup + 10.0
     executor = SingleThreadedExecutor()  # as the pose_estimator executable spins it
     executor.add_node(node)
@@ -115,7 +118,7 @@ def main(argv=None) -> int:
         'fastdds_transports': os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', 'DEFAULT'),
         'fastdds_profile': os.path.basename(os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '')) or 'none',
         'discovery_range': os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'default'),
-        'source_hz': args.rate, 'source_size': args.size, 'seconds': args.seconds,
+        'source_hz': args.rate, 'source_size': args.size, 'qos': args.qos, 'seconds': args.seconds,
         RECEIVED: end[RECEIVED] - start.get(RECEIVED, 0),
         PROCESSED: end[PROCESSED] - start.get(PROCESSED, 0),
         DROPPED: end.get(DROPPED, 0) - start.get(DROPPED, 0),
@@ -134,9 +137,9 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(row, indent=1))
     else:
-        print('%s %s on %s (%s, %s), source %g Hz %s, %g s' % (
+        print('%s %s on %s (%s, %s), source %g Hz %s %s, %g s' % (
             row['model'], row['resolution'], row['device'], row['backend'], row['precision'], args.rate, args.size,
-            args.seconds))
+            args.qos, args.seconds))
         print('%s, Fast DDS transports %s, profile %s, discovery range %s' % (
             row['rmw'], row['fastdds_transports'], row['fastdds_profile'], row['discovery_range']))
         print('received %d (%.1f Hz), lost on the way %d, processed %d, dropped %d' % (
