@@ -68,8 +68,12 @@ class PoseEstimator:
         started = time.perf_counter()
         self.network: Optional[Network] = open_network(config, self.weights_path, self._input_sizes)
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
-        grouping.warmup()
-        self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
+        try:
+            grouping.warmup()
+            self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
+        except BaseException:
+            self.close()  # a network that loaded but cannot run gives its memory back at once
+            raise
         #: Seconds from loading the weights to the end of the first (warm-up) frame.
         self.load_seconds = time.perf_counter() - started
 
