@@ -119,7 +119,9 @@ class PoseEstimatorNode(Node):
     # --- configuration -------------------------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:
         """Validate a parameter change; a new configuration is loaded here, so a bad one is refused."""
-        self._pending = None
+        if self._pending is not None:  # validated earlier, then refused elsewhere: never applied
+            self._pending.close()
+            self._pending = None
         new_config = dict(self.config)
         for param in params:
             reason = validate(param.name, param.value)
