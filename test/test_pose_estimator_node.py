@@ -126,7 +126,7 @@ def test_persons_carry_the_image_header_and_plausible_keypoints(harness, astrona
     assert persons.model == 'mobilenet_thin'
     assert len(persons.persons) == 1
     person = persons.persons[0]
-    assert person.id == 0 and person.score > 0.3
+    assert person.id >= 0 and person.score > 0.3
     nose = _nose(person)
     assert nose.name == 'nose' and 180 < nose.x < 270 and 80 < nose.y < 170 and nose.confidence > 0.3
     assert len({k.id for k in person.keypoints}) == len(person.keypoints) >= 8
@@ -167,6 +167,23 @@ def test_diagnostics(harness, astronaut):
     parts = [float(values['latency_ms_%s' % p]) for p in ('transport', 'wait', 'decode', 'pipeline', 'message')]
     assert sum(parts) == pytest.approx(float(values['latency_ms_mean']), abs=0.05)
     assert float(values['latency_ms_pipeline']) > 5.0  # the network ran; the other parts vary with the machine
+
+
+def test_person_ids_are_track_ids(harness, astronaut):
+    def ids(image):
+        return [p.id for p in harness.send(encode_image_msg(image, 'bgr8', harness.header())).persons]
+
+    first = ids(astronaut)
+    assert len(first) == 1
+    assert ids(np.ascontiguousarray(np.roll(astronaut, 6, axis=1))) == first  # moved a little: same person
+    assert ids(np.full_like(astronaut, 40)) == []
+    assert _set(harness, 'track_max_age', 0).successful
+    assert ids(np.full_like(astronaut, 40)) == []   # the track expires unseen
+    again = ids(astronaut)
+    assert again != first  # a new track: ids are never reused
+    assert _set(harness, 'tracking', False).successful
+    assert ids(astronaut) == [0]  # the index in the message
+    assert _set(harness, 'tracking', True).successful and _set(harness, 'track_max_age', 15).successful
 
 
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):

@@ -106,15 +106,18 @@ def _cmd_infer(args) -> int:
 def _infer_video(estimator, args) -> int:
     from tqdm import tqdm
 
+    from tf_pose_ros.tracking import PoseTracker
     from tf_pose_ros.video import annotate_video
 
     output = args.output or str(Path(args.video).with_suffix('')) + '_pose.mp4'
+    tracker = None if args.no_tracking else PoseTracker(max_age=args.track_max_age)
     with tqdm(unit='frame', desc=Path(args.video).name) as bar:
         try:
-            stats = annotate_video(estimator, args.video, output, progress=bar.update)
+            stats = annotate_video(estimator, args.video, output, progress=bar.update, tracker=tracker)
         except ValueError as err:
             raise CliError(str(err)) from None
-    print('wrote %s: %d frames, %d person detections' % (output, stats['written'], stats['persons']))
+    print('wrote %s: %d frames, %d person detections%s' % (
+        output, stats['written'], stats['persons'], ', %d tracks' % stats.get('tracks', 0) if tracker else ''))
     return 0
 
 
@@ -142,6 +145,8 @@ def _cmd_bench(args) -> int:
 
     if args.backends:
         return _bench_engines(args)
+    if args.tracking:
+        return _bench_tracking(args)
     estimator = _make_estimator(args)
     image = group_photo_bgr(3)
     row = bench.measure(estimator, image, frames=args.frames)
@@ -154,6 +159,16 @@ def _cmd_bench(args) -> int:
         print('median milliseconds per stage over %d frames of a %dx%d image with %d person(s):'
               % (args.frames, image.shape[1], image.shape[0], row['persons']))
         print(bench.format_table([row]))
+    return 0
+
+
+def _bench_tracking(args) -> int:
+    from tf_pose_ros.tracking import PoseTracker
+    from tf_pose_ros.tracking_eval import evaluate_tracking, format_counts
+
+    estimator = _make_estimator(args)
+    counts = evaluate_tracking(estimator, PoseTracker(max_age=args.track_max_age), frames=args.frames)
+    print(json.dumps(dict(vars(counts), mota=counts.mota), indent=1) if args.json else format_counts(counts))
     return 0
 
 
@@ -240,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument('--output', help='annotated video path (default: <video>_pose.mp4)')
     infer.add_argument('--json', metavar='OUT.json', help='write the results here instead of stdout')
     infer.add_argument('--overlay-dir', metavar='DIR', help='write <image>_pose.png overlays here')
+    infer.add_argument('--no-tracking', action='store_true', help='--video: no track ids on the overlay')
+    infer.add_argument('--track-max-age', type=int, default=15, metavar='N',
+                       help='--video: frames a track survives unseen (default: %(default)s)')
     _add_model_args(infer)
     infer.set_defaults(func=_cmd_infer)
 
@@ -255,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
                             'TensorFlow fp32, load time, first frame, memory, agreement on test photos')
     bench.add_argument('--precisions', default='fp32', metavar='LIST',
                        help='precisions to compare with --backends (default: %(default)s)')
+    bench.add_argument('--tracking', action='store_true',
+                       help='track ids on a clip of people walking, crossing and leaving: id switches, '
+                            'fragmentations, MOTA (--frames is the clip length)')
+    bench.add_argument('--track-max-age', type=int, default=15, metavar='N',
+                       help='with --tracking: frames a track survives unseen (default: %(default)s)')
     bench.add_argument('--no-isolated', action='store_true',
                        help='with --backends: skip the per-configuration child processes (load, memory)')
     _add_model_args(bench)

@@ -12,11 +12,13 @@ from tf_pose_ros.estimator import PoseEstimator
 
 
 def annotate_video(estimator: PoseEstimator, source: str, destination: str,
-                   progress: Optional[Callable[[int], None]] = None) -> dict:
+                   progress: Optional[Callable[[int], None]] = None, tracker=None) -> dict:
     """Run pose estimation on every frame of ``source`` and write an annotated mp4 to ``destination``.
 
-    Returns counts: frames read, frames written, persons seen; ``progress`` gets called with 1 per frame.
-    Raises ValueError when the video cannot be opened or written.
+    Returns counts: frames read, frames written, persons seen and, with a ``tracker``
+    (tracking.PoseTracker), the number of tracks; each person is then labelled with their track id.
+    ``progress`` gets called with 1 per frame. Raises ValueError when the video cannot be opened or
+    written.
     """
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
@@ -33,13 +35,16 @@ def annotate_video(estimator: PoseEstimator, source: str, destination: str,
             stats['frames'] += 1
             result = estimator.infer(frame)
             stats['persons'] += len(result.persons)
+            ids = tracker.update(result.persons) if tracker is not None else None
+            if ids:
+                stats['tracks'] = max(stats.get('tracks', 0), max(ids) + 1)
             if writer is None:
                 Path(destination).parent.mkdir(parents=True, exist_ok=True)
                 writer = cv2.VideoWriter(str(destination), cv2.VideoWriter_fourcc(*'mp4v'), fps,
                                          (frame.shape[1], frame.shape[0]))
                 if not writer.isOpened():
                     raise ValueError('cannot write video %s' % destination)
-            writer.write(draw_persons(frame, result.persons, copy=False))
+            writer.write(draw_persons(frame, result.persons, copy=False, ids=ids))
             stats['written'] += 1
             if progress is not None:
                 progress(1)

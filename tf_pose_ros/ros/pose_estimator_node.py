@@ -41,6 +41,7 @@ from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
 from tf_pose_ros.ros.transport import use_large_frame_transport
+from tf_pose_ros.tracking import PoseTracker
 
 LOG_THROTTLE_S = 5.0
 
@@ -70,6 +71,7 @@ class PoseEstimatorNode(Node):
         self.stats = PipelineStats()
         self._slot = LatestFrameSlot()
         self._gaps = SequenceGaps()
+        self._tracker = PoseTracker(max_age=self.config['track_max_age'])
         self._estimator: Optional[PoseEstimator] = None
         # Held while a frame is inferred, so a reload can close the old network once no frame uses it.
         self._estimator_lock = threading.Lock()
@@ -144,6 +146,10 @@ class PoseEstimatorNode(Node):
         """Take the accepted values; swap in the network loaded while validating, if any."""
         for param in params:
             self.config[param.name] = normalize(param.name, param.value)
+            if param.name == 'track_max_age':
+                self._tracker.max_age = param.value
+            elif param.name == 'tracking' and not param.value:
+                self._tracker.reset()  # back on later, nobody is matched to an old sighting
         estimator, self._pending = self._pending, None
         if estimator is None:
             return
@@ -215,8 +221,9 @@ class PoseEstimatorNode(Node):
             result = estimator.infer(image)
         inferred = time.monotonic()
         config = self.config
+        ids = self._tracker.update(result.persons) if config['tracking'] else None
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
-                              config['min_keypoint_score'])
+                              config['min_keypoint_score'], ids=ids)
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
         self.stats.count(PROCESSED)
         now = time.monotonic()
