@@ -24,7 +24,15 @@ from std_msgs.msg import Header  # noqa: E402
 from tf_pose_ros.msg import Keypoint, Persons  # noqa: E402
 from tf_pose_ros.ros.image_conversion import bgr8_to_compressed_msg, encode_image_msg  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode  # noqa: E402
-from tf_pose_ros.ros.stats import DROPPED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL  # noqa: E402
+from tf_pose_ros.ros.stats import (  # noqa: E402
+    DROPPED,
+    INVALID,
+    LOST,
+    PROCESSED,
+    RECEIVED,
+    SKIPPED_NO_MODEL,
+    SKIPPED_PAUSED,
+)
 
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -184,6 +192,32 @@ def test_person_ids_are_track_ids(harness, astronaut):
     assert _set(harness, 'tracking', False).successful
     assert ids(astronaut) == [0]  # the index in the message
     assert _set(harness, 'tracking', True).successful and _set(harness, 'track_max_age', 15).successful
+
+
+def test_enable_service_pauses_and_resumes_inference(harness, astronaut):
+    from std_srvs.srv import SetBool
+
+    client = harness.peer.create_client(SetBool, harness.node.get_fully_qualified_name() + '/enable')
+    assert client.wait_for_service(timeout_sec=10.0)
+
+    def enable(flag):
+        future = client.call_async(SetBool.Request(data=flag))
+        harness.wait_for(future.done, what='~/enable response')
+        assert future.result().success
+        return future.result().message
+
+    loaded = harness.node.estimator
+    assert enable(False) == 'inference paused'
+    before = harness.node.stats.snapshot()
+    received = before.get(RECEIVED, 0)
+    harness.image_pub.publish(encode_image_msg(astronaut, 'bgr8', harness.header()))
+    harness.wait_for(lambda: harness.node.stats.snapshot().get(SKIPPED_PAUSED, 0) > before.get(SKIPPED_PAUSED, 0),
+                     what='the paused frame counted')
+    after = harness.node.stats.snapshot()
+    assert after[RECEIVED] > received and after[PROCESSED] == before[PROCESSED]
+    assert harness.node.estimator is loaded  # the model stays loaded
+    assert enable(True) == 'inference running'
+    assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
 
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):

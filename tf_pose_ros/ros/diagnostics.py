@@ -33,6 +33,8 @@ def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, 
         status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % load_error
     elif problems > previous_problems:
         status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
+    elif settings.get('enabled') == 'false':
+        status.level, status.message = DiagnosticStatus.OK, 'paused (~/enable)'
     else:
         status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures.get('rate_hz', 0.0)
     values: Dict[str, str] = dict(settings)

@@ -19,6 +19,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
+from std_srvs.srv import SetBool
 
 from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
 from tf_pose_ros.config import format_resolution
@@ -39,7 +40,17 @@ from tf_pose_ros.ros.parameters import PARAMS, estimator_config, normalize, vali
 from tf_pose_ros.ros.ros_params import image_qos
 from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
-from tf_pose_ros.ros.stats import DROPPED, FAILED, INVALID, LOST, PROCESSED, RECEIVED, SKIPPED_NO_MODEL, PipelineStats
+from tf_pose_ros.ros.stats import (
+    DROPPED,
+    FAILED,
+    INVALID,
+    LOST,
+    PROCESSED,
+    RECEIVED,
+    SKIPPED_NO_MODEL,
+    SKIPPED_PAUSED,
+    PipelineStats,
+)
 from tf_pose_ros.ros.transport import use_large_frame_transport
 from tf_pose_ros.tracking import PoseTracker
 
@@ -107,6 +118,8 @@ class PoseEstimatorNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.create_timer(self.config['diagnostics_period'], self._publish_diagnostics)
+        self._enabled = True
+        self.enable_service = self.create_service(SetBool, '~/enable', self._on_enable)
 
         self._running = True
         self._worker = threading.Thread(target=self._work, name='pose_inference', daemon=True)
@@ -180,6 +193,14 @@ class PoseEstimatorNode(Node):
             self.get_logger().warning('rejected %s: %s' % (
                 ', '.join('%s=%r' % (p.name, p.value) for p in params), result.reason))
 
+    def _on_enable(self, request, response):
+        """~/enable: pause or resume inference; the model stays loaded, paused frames are counted."""
+        self._enabled = bool(request.data)
+        response.success = True
+        response.message = 'inference %s' % ('running' if self._enabled else 'paused')
+        self.get_logger().info(response.message)
+        return response
+
     # --- frames ----------------------------------------------------------------------------------
     def _on_image(self, msg, info) -> None:
         missed = self._gaps.missed(info)
@@ -205,6 +226,9 @@ class PoseEstimatorNode(Node):
     def _process(self, msg, arrived: float) -> None:
         """Infer one frame and publish its people; ``arrived`` is its monotonic arrival time."""
         started = time.monotonic()
+        if not self._enabled:
+            self.stats.count(SKIPPED_PAUSED)
+            return
         if self._estimator is None:
             self.stats.count(SKIPPED_NO_MODEL)
             return
@@ -240,6 +264,7 @@ class PoseEstimatorNode(Node):
     def _publish_diagnostics(self) -> None:
         estimator = self._estimator
         settings = {'model': self.config['model'], 'device': getattr(estimator, 'device', 'none'),
+                    'enabled': 'true' if self._enabled else 'false',
                     'backend': getattr(estimator, 'backend', 'none'),
                     'precision': getattr(estimator, 'precision', 'none'),
                     'resolution': self.config['resolution'] or 'model default',

@@ -16,7 +16,8 @@ DROPPED = 'dropped'              # replaced by a newer frame before the network 
 INVALID = 'invalid'              # messages that are no usable image
 FAILED = 'failed'                # frames whose inference raised
 SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was loaded
-COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL)
+SKIPPED_PAUSED = 'skipped_paused'      # frames that arrived while inference was paused (~/enable)
+COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED)
 #: Where a frame's stamp-to-publish latency goes: stamp to the subscription callback (capture,
 #: transport, executor), waiting for the inference thread, image decoding, the pose pipeline,
 #: building the Persons message.
