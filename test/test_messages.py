@@ -56,7 +56,7 @@ def sample_persons():
         keypoint(Keypoint.NECK, 321.5, 140.0, 0.8125),
         wrist,
         keypoint(Keypoint.LEFT_EAR, 330.75, 90.0, 0.5),
-    ])
+    ], x_min=12.5, y_min=90.0, x_max=330.75, y_max=200.25)
     second = Person(id=1, score=0.4375, keypoints=[
         keypoint(Keypoint.LEFT_HIP, 100.0, 300.0, 0.625),
         keypoint(Keypoint.LEFT_ANKLE, 98.5, 420.5, 0.25),
@@ -156,6 +156,10 @@ def test_persons_msg_filters_people_and_keypoints_by_score():
     assert [(p.id, round(p.score, 3)) for p in msg.persons] == [(0, 0.9), (1, 0.6)]
     assert [k.id for k in msg.persons[0].keypoints] == [0, 2]
     assert msg.persons[0].keypoints[1].x == 20.0 and msg.persons[0].keypoints[1].confidence == pytest.approx(0.5)
+    # The box is that of the keypoints the message carries: parts 0 and 2 at (0, 0) and (20, 10).
+    first = msg.persons[0]
+    assert (first.x_min, first.y_min, first.x_max, first.y_max) == (0.0, 0.0, 20.0, 10.0)
     assert msg.persons[1].keypoints == []  # a kept person may lose every keypoint to the threshold
+    assert (msg.persons[1].x_min, msg.persons[1].x_max) == (0.0, 0.0)
     everyone = persons_msg(result, header, 'mobilenet_thin')
     assert [len(p.keypoints) for p in everyone.persons] == [3, 1, 2]

@@ -138,6 +138,8 @@ def test_persons_carry_the_image_header_and_plausible_keypoints(harness, astrona
     nose = _nose(person)
     assert nose.name == 'nose' and 180 < nose.x < 270 and 80 < nose.y < 170 and nose.confidence > 0.3
     assert len({k.id for k in person.keypoints}) == len(person.keypoints) >= 8
+    assert person.x_min <= nose.x <= person.x_max and person.y_min <= nose.y <= person.y_max
+    assert person.x_min == min(k.x for k in person.keypoints) and person.y_max == max(k.y for k in person.keypoints)
 
 
 @pytest.mark.parametrize('encoding', ['bgr8', 'rgb8', 'bgra8', 'rgba8', 'mono8', 'mono16', '16UC1'])

@@ -27,5 +27,10 @@ def persons_msg(result: PoseResult, header, model: str, min_person_score: float 
         person_msg.keypoints = [
             Keypoint(id=k.id, name=k.name, x=float(k.x), y=float(k.y), confidence=float(k.score))
             for k in person.keypoints if k.score >= min_keypoint_score]
+        if person_msg.keypoints:
+            xs = [k.x for k in person_msg.keypoints]
+            ys = [k.y for k in person_msg.keypoints]
+            person_msg.x_min, person_msg.y_min = min(xs), min(ys)
+            person_msg.x_max, person_msg.y_max = max(xs), max(ys)
         msg.persons.append(person_msg)
     return msg
