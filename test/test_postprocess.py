@@ -85,7 +85,7 @@ def test_replicated_smoothing_is_todays_smoothing(ratio, shape, exact):
     size = (shape[1] * ratio, shape[0] * ratio)
     assert pp.replication_ratio(heat.shape, size) == ratio
     reference = pp.smooth(pp.upsample(heat, size))
-    planes = pp.smooth_replicated_planar(heat, ratio)[:, :size[1]].transpose(1, 2, 0)
+    planes = pp.ReplicatedSmoother()(heat, ratio)[:, :size[1]].transpose(1, 2, 0)
     if exact:
         np.testing.assert_array_equal(planes, reference)
     else:
@@ -124,7 +124,7 @@ def test_grouping_at_network_size_finds_the_original_people(mobilenet_thin_path,
     for name, frame in frames.items():
         output = network(frame['net_input'][None].astype(np.float32))[0]
         reference = group_people(*pp.postprocess(output, (216, 184)))
-        parts, ys, xs = local_maxima(pp.smooth_replicated_planar(output[:, :, :NUM_PARTS], 4), THRESH_HEAT,
+        parts, ys, xs = local_maxima(pp.ReplicatedSmoother()(output[:, :, :NUM_PARTS], 4), THRESH_HEAT,
                                      height=184)
         people = group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS], output[:, :, NUM_HEATMAPS:], 4)
         assert people == reference, name

@@ -11,6 +11,7 @@ from typing import Callable, List, Optional
 
 from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
+from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
 EXIT_ERROR = 2
 
@@ -256,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument('--json', metavar='OUT.json', help='write the results here instead of stdout')
     infer.add_argument('--overlay-dir', metavar='DIR', help='write <image>_pose.png overlays here')
     infer.add_argument('--no-tracking', action='store_true', help='--video: no track ids on the overlay')
-    infer.add_argument('--track-max-age', type=int, default=15, metavar='N',
+    infer.add_argument('--track-max-age', type=int, default=DEFAULT_MAX_AGE, metavar='N',
                        help='--video: frames a track survives unseen (default: %(default)s)')
     _add_model_args(infer)
     infer.set_defaults(func=_cmd_infer)
@@ -276,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--tracking', action='store_true',
                        help='track ids on a clip of people walking, crossing and leaving: id switches, '
                             'fragmentations, MOTA (--frames is the clip length)')
-    bench.add_argument('--track-max-age', type=int, default=15, metavar='N',
+    bench.add_argument('--track-max-age', type=int, default=DEFAULT_MAX_AGE, metavar='N',
                        help='with --tracking: frames a track survives unseen (default: %(default)s)')
     bench.add_argument('--no-isolated', action='store_true',
                        help='with --backends: skip the per-configuration child processes (load, memory)')

@@ -12,13 +12,14 @@ from tf_pose_ros.config import EstimatorConfig
 from tf_pose_ros.engines import Network, open_network
 from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL
-from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PARTS
+from tf_pose_ros.parts import NUM_PARTS
 from tf_pose_ros.people import PoseResult, persons_from_grouping
 from tf_pose_ros.postprocess import (
     ReplicatedPeakFinder,
     postprocess_multiscale,
     replication_ratio,
     scale_resolutions,
+    split_output,
     upsampled_size,
 )
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
@@ -102,13 +103,12 @@ class PoseEstimator:
         ratio = replication_ratio(outputs[0].shape, self.map_size) if len(outputs) == 1 else 0
         if ratio:
             # The maps are the output replicated: find the peaks on it and group at its size.
-            output = outputs[0]
-            if not np.isfinite(output).all():
+            if not np.isfinite(outputs[0]).all():
                 raise ValueError('network output contains NaN or infinity')
-            parts, ys, xs = self._peak_finder(output[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
+            heat, paf = split_output(outputs[0])
+            parts, ys, xs = self._peak_finder(heat[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
             t_post = time.perf_counter()
-            grouped = grouping.group_peaks_at_ratio(parts, ys, xs, output[:, :, :NUM_HEATMAPS],
-                                                    output[:, :, NUM_HEATMAPS:], ratio)
+            grouped = grouping.group_peaks_at_ratio(parts, ys, xs, heat, paf, ratio)
         else:
             peaks, heat, paf = postprocess_multiscale(outputs, self.map_size)
             t_post = time.perf_counter()

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from tf_pose_ros.parts import NUM_HEATMAPS
+from tf_pose_ros.peaks import local_maxima
 
 SMOOTH_KERNEL_SIZE = 25
 SMOOTH_SIGMA = 3.0
@@ -106,7 +107,8 @@ def scale_resolutions(resolution: Tuple[int, int], scales: Sequence[float]) -> L
 # Area upsampling by an integer ratio is pixel replication (OpenCV and TensorFlow agree, see the
 # tests), so the grouping can read heatmaps and PAFs at network resolution, and the smoothing of the
 # replicated part heatmaps needs its horizontal pass on the distinct rows only. The passes are the
-# same OpenCV row and column filters as smooth(), so the values are bit for bit today's.
+# same OpenCV row and column filters as smooth(): bit for bit today's values at 432x368, within 1 ulp
+# at widths where OpenCV's vector loop splits the rows differently.
 
 def replication_ratio(output_shape, size: Tuple[int, int]) -> int:
     """r when maps of size=(width, height) are the network output replicated r x r, else 0."""
@@ -168,8 +170,6 @@ class ReplicatedPeakFinder:
 
     def __call__(self, heat: np.ndarray, ratio: int, thresh: float):
         """(part, y, x) arrays in map pixels, ordered by part, y, x."""
-        from tf_pose_ros.peaks import local_maxima
-
         reach = SMOOTH_KERNEL_SIZE // 2
         height = heat.shape[0] * ratio
         row_max = np.repeat(np.ascontiguousarray(heat.max(axis=1).T), ratio, axis=1)  # C x H
@@ -184,7 +184,3 @@ class ReplicatedPeakFinder:
         parts, ys, xs = local_maxima(planes, thresh, height=height, rows=candidates[active])
         return active[parts], ys, xs
 
-
-def smooth_replicated_planar(heat: np.ndarray, ratio: int) -> np.ndarray:
-    """ReplicatedSmoother's result for one call (fresh buffers)."""
-    return ReplicatedSmoother()(heat, ratio)

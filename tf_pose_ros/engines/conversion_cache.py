@@ -9,16 +9,16 @@ installed read-only use the user cache instead).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 from tf_pose_ros.model_store import sha256_of, user_cache_dir
 
 MANIFEST_VERSION = 1
+T = TypeVar('T')
 
 
 def _weights_digest(weights: Path) -> str:
@@ -129,7 +129,16 @@ class ConversionCache:
         """The current entry, built first when missing, stale or corrupt."""
         return self.lookup(variant) or self.store(variant, build)
 
+    def load(self, variant: str, build: Callable[[Path], List[str]], open_entry: Callable[[Dict[str, Path]], T],
+             unreadable: Tuple[Type[Exception], ...]) -> T:
+        """``open_entry(files)`` on the current entry; one the engine cannot read is built again once.
 
-def digest_text(text: str) -> str:
-    """Short stable digest of a string (for variant names built from settings)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+        Exceptions of the ``unreadable`` types from opening a cached entry (intact by its checksums,
+        yet refused: written by a converter with other defaults, say) trigger the rebuild; the same
+        error from the rebuilt entry is raised.
+        """
+        try:
+            return open_entry(self.get_or_build(variant, build))
+        except unreadable:
+            return open_entry(self.store(variant, build))
+

@@ -64,17 +64,15 @@ class LiteRtNetwork:
         cache = ConversionCache(weights, 'litert', _litert_version())
         self._interpreters: Dict[Tuple[int, int], tuple] = {}
         for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
-            variant = format_resolution(size)
-            files = cache.get_or_build(variant, partial(_convert, weights, size))
             try:
-                interpreter = self._open(Interpreter, files['.tflite'])
-            except (ValueError, RuntimeError):
-                files = cache.store(variant, partial(_convert, weights, size))
-                try:
-                    interpreter = self._open(Interpreter, files['.tflite'])
-                except (ValueError, RuntimeError) as err:
-                    raise ModelLoadError('LiteRT cannot load the model converted from %s: %s'
-                                         % (weights, err)) from None
+                interpreter = cache.load(format_resolution(size), partial(_convert, weights, size),
+                                         lambda files: self._open(Interpreter, files['.tflite']),
+                                         (ValueError, RuntimeError))
+            except ModelLoadError:
+                raise  # the conversion's own, clear error
+            except (ValueError, RuntimeError) as err:
+                raise ModelLoadError('LiteRT cannot load the model converted from %s: %s'
+                                     % (weights, err)) from None
             self._interpreters[size] = (interpreter, interpreter.get_input_details()[0]['index'],
                                         interpreter.get_output_details()[0]['index'])
 

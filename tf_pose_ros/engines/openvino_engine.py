@@ -76,17 +76,11 @@ class OpenVinoNetwork:
                     'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
         self._requests: Dict[Tuple[int, int], Any] = {}
         for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
-            variant = format_resolution(size)
             try:
-                files = cache.get_or_build(variant, partial(_convert, weights, size))
-                compiled = self._compile(files['.xml'], settings)
-            except RuntimeError:
-                # A cached entry the runtime cannot read (truncated by hand, say): build it again.
-                files = cache.store(variant, partial(_convert, weights, size))
-                try:
-                    compiled = self._compile(files['.xml'], settings)
-                except RuntimeError as err:
-                    raise ModelLoadError('OpenVINO cannot load %s: %s' % (weights, err)) from None
+                compiled = cache.load(format_resolution(size), partial(_convert, weights, size),
+                                      lambda files: self._compile(files['.xml'], settings), (RuntimeError,))
+            except RuntimeError as err:
+                raise ModelLoadError('OpenVINO cannot load %s: %s' % (weights, err)) from None
             except Exception as err:  # the converter raises its own error types
                 raise ModelLoadError('OpenVINO cannot convert %s: it is not a TensorFlow frozen graph with '
                                      'tensors %s and %s (%s)' % (weights, INPUT_TENSOR, OUTPUT_TENSOR,

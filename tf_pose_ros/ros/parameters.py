@@ -9,6 +9,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 
 from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
 from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, reliability_error
+from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
-    ParamDef('track_max_age', 15, 'frames a track survives unseen (a person hidden that long keeps the id)',
-             range=(0, 1000)),
+    ParamDef('track_max_age', DEFAULT_MAX_AGE,
+             'frames a track survives unseen (a person hidden that long keeps the id)', range=(0, 1000)),
     ParamDef('min_person_score', 0.0, 'persons scoring lower are not published', range=(0.0, 10.0)),
     ParamDef('min_keypoint_score', 0.0, 'keypoints scoring lower are left out', range=(0.0, 2.0)),
     ParamDef('diagnostics_period', 1.0, 'seconds between /diagnostics messages', read_only=True,
