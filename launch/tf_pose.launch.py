@@ -4,17 +4,27 @@
     ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/image_raw device:=gpu
     ros2 launch tf_pose_ros tf_pose.launch.py model:=cmu resolution:=656x368 namespace:=robot1
     ros2 launch tf_pose_ros tf_pose.launch.py backend:=openvino precision:=bf16
+    ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/camera/color/image_raw \
+        depth_topic:=/camera/camera/aligned_depth_to_color/image_raw
+    ros2 launch tf_pose_ros tf_pose.launch.py lifecycle:=true autostart:=false
 
 The node reads config/tf_pose.yaml (or params_file) first; the launch arguments below override the
-parameters of the same name. It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated and
-/diagnostics.
+parameters of the same name. It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated,
+~/markers and /diagnostics. With lifecycle:=true the managed variant runs (pose_estimator_lifecycle);
+autostart:=true (the default) then configures and activates it at launch, autostart:=false leaves
+it unconfigured for a lifecycle manager.
 """
 
-from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler
+from launch.conditions import IfCondition, UnlessCondition
+from launch.events import matches_action
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import LifecycleNode, Node
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 from launch import LaunchDescription
 
@@ -40,6 +50,15 @@ def generate_launch_description() -> LaunchDescription:
             'precision', default_value='fp32', choices=['fp32', 'bf16', 'fp16'],
             description='network precision (bf16/fp16 where the engine and CPU support them)'),
         DeclareLaunchArgument(
+            'depth_topic', default_value='',
+            description="depth image registered to the colour image, for 3D keypoints; '' = no 3D"),
+        DeclareLaunchArgument(
+            'lifecycle', default_value='false', choices=['true', 'false'],
+            description='run the lifecycle (managed) variant, pose_estimator_lifecycle'),
+        DeclareLaunchArgument(
+            'autostart', default_value='true', choices=['true', 'false'],
+            description='with lifecycle:=true, configure and activate the node at launch'),
+        DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution([FindPackageShare('tf_pose_ros'), 'config', 'tf_pose.yaml']),
             description='YAML file with the other pose_estimator parameters'),
@@ -57,15 +76,22 @@ def generate_launch_description() -> LaunchDescription:
         'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
         'backend': ParameterValue(LaunchConfiguration('backend'), value_type=str),
         'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
+        'depth_topic': ParameterValue(LaunchConfiguration('depth_topic'), value_type=str),
         'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
     }
-    pose_estimator = Node(
-        package='tf_pose_ros',
-        executable='pose_estimator',
-        name='pose_estimator',
-        namespace=LaunchConfiguration('namespace'),
-        parameters=[LaunchConfiguration('params_file'), overrides],
-        output='screen',
-        emulate_tty=True,
-    )
-    return LaunchDescription(arguments + [pose_estimator])
+    common = dict(package='tf_pose_ros', name='pose_estimator', namespace=LaunchConfiguration('namespace'),
+                  parameters=[LaunchConfiguration('params_file'), overrides], output='screen', emulate_tty=True)
+    lifecycle = LaunchConfiguration('lifecycle')
+    pose_estimator = Node(executable='pose_estimator', condition=UnlessCondition(lifecycle), **common)
+    managed = LifecycleNode(executable='pose_estimator_lifecycle', condition=IfCondition(lifecycle), **common)
+    autostart = IfCondition(PythonExpression(
+        ["'", lifecycle, "' == 'true' and '", LaunchConfiguration('autostart'), "' == 'true'"]))
+    # configure once the process is up; activate when configure has reached 'inactive'.
+    configure = EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(managed),
+                                            transition_id=Transition.TRANSITION_CONFIGURE), condition=autostart)
+    activate = RegisterEventHandler(OnStateTransition(
+        target_lifecycle_node=managed, start_state='configuring', goal_state='inactive',
+        entities=[EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(managed),
+                                              transition_id=Transition.TRANSITION_ACTIVATE))]),
+        condition=autostart)
+    return LaunchDescription(arguments + [pose_estimator, managed, activate, configure])

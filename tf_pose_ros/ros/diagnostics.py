@@ -20,12 +20,13 @@ def problem_count(figures: Mapping[str, float]) -> int:
 
 def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, str],
                 load_error: Optional[str], previous_problems: int,
-                input_period: Optional[float]) -> Tuple[DiagnosticStatus, int]:
+                input_period: Optional[float], depth_problem: str = '') -> Tuple[DiagnosticStatus, int]:
     """The status and the problem count to pass next time.
 
     ERROR while no model is loaded (``load_error``), WARN when frames went wrong since the last
-    report, OK otherwise. ``settings`` (model, device, backend, ...) are reported as they are;
-    ``input_period`` is the measured time between arriving frames.
+    report or ``depth_problem`` says why recent results lack 3D keypoints, OK otherwise.
+    ``settings`` (model, device, backend, ...) are reported as they are; ``input_period`` is the
+    measured time between arriving frames.
     """
     problems = problem_count(figures)
     status = DiagnosticStatus(name=name, hardware_id=settings.get('device', 'none'))
@@ -33,8 +34,10 @@ def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, 
         status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % load_error
     elif problems > previous_problems:
         status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
+    elif depth_problem:
+        status.level, status.message = DiagnosticStatus.WARN, 'no 3D keypoints: %s' % depth_problem
     elif settings.get('enabled') == 'false':
-        status.level, status.message = DiagnosticStatus.OK, 'paused (~/enable)'
+        status.level, status.message = DiagnosticStatus.OK, 'inference paused (~/enable, or lifecycle inactive)'
     else:
         status.level, status.message = DiagnosticStatus.OK, 'running at %.1f Hz' % figures.get('rate_hz', 0.0)
     values: Dict[str, str] = dict(settings)

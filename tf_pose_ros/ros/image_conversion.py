@@ -92,6 +92,34 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     return image
 
 
+#: Depth encodings read by depth_msg_to_array: encoding -> numpy type (byte order from the message).
+DEPTH_ENCODINGS = {'16UC1': 'u2', 'mono16': 'u2', '32FC1': 'f4'}
+
+
+def depth_msg_to_array(msg: Image) -> np.ndarray:
+    """A depth sensor_msgs/Image as an H x W array viewing the message buffer (no copy).
+
+    16UC1/mono16 give integer units (millimetres on most cameras; scale them), 32FC1 metres.
+    Raises ImageConversionError for other encodings and inconsistent messages.
+    """
+    kind = DEPTH_ENCODINGS.get(msg.encoding)
+    if kind is None:
+        raise ImageConversionError('depth image encoding %r is not one of %s'
+                                   % (msg.encoding, ', '.join(DEPTH_ENCODINGS)))
+    dtype = np.dtype(('>' if msg.is_bigendian else '<') + kind)
+    width, height, step = int(msg.width), int(msg.height), int(msg.step)
+    if width == 0 or height == 0:
+        raise ImageConversionError('depth image is empty (width %d, height %d)' % (width, height))
+    if step < width * dtype.itemsize or step % dtype.itemsize:
+        raise ImageConversionError('depth image step %d does not hold %d %s pixels per row'
+                                   % (step, width, msg.encoding))
+    buffer = _data_bytes(msg.data)
+    if buffer.size != step * height:
+        raise ImageConversionError('depth image data has %d bytes, expected step * height = %d * %d = %d'
+                                   % (buffer.size, step, height, step * height))
+    return buffer.view(dtype).reshape(height, step // dtype.itemsize)[:, :width]
+
+
 def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
     """A sensor_msgs/CompressedImage (jpeg, png, or anything OpenCV decodes) as H x W x 3 uint8 BGR."""
     buffer = _data_bytes(msg.data)

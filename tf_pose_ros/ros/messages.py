@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
+
+from geometry_msgs.msg import Point
 
 from tf_pose_ros.msg import Keypoint, Person, Persons
 from tf_pose_ros.people import PoseResult
 
 
 def persons_msg(result: PoseResult, header, model: str, min_person_score: float = 0.0,
-                min_keypoint_score: float = 0.0, ids: Optional[Sequence[int]] = None) -> Persons:
+                min_keypoint_score: float = 0.0, ids: Optional[Sequence[int]] = None,
+                positions: Optional[Sequence] = None) -> Persons:
     """Build a Persons message for one frame; ``header`` is the image's, copied as is.
 
     ``ids`` (one per person of ``result``, e.g. track ids) become Person.id; without them a
-    person's id is its index in the message.
+    person's id is its index in the message. ``positions`` (per person, a K x 3 array for its K
+    keypoints, NaN rows where unknown) fill Keypoint.position and has_position.
     """
     msg = Persons()
     msg.header = header
@@ -24,9 +29,15 @@ def persons_msg(result: PoseResult, header, model: str, min_person_score: float 
             continue
         person_id = len(msg.persons) if ids is None else int(ids[index])
         person_msg = Person(id=person_id, score=float(person.score))
-        person_msg.keypoints = [
-            Keypoint(id=k.id, name=k.name, x=float(k.x), y=float(k.y), confidence=float(k.score))
-            for k in person.keypoints if k.score >= min_keypoint_score]
+        lifted = positions[index] if positions is not None else None
+        for number, k in enumerate(person.keypoints):
+            if k.score < min_keypoint_score:
+                continue
+            keypoint = Keypoint(id=k.id, name=k.name, x=float(k.x), y=float(k.y), confidence=float(k.score))
+            if lifted is not None and not math.isnan(lifted[number][2]):
+                x, y, z = (float(v) for v in lifted[number])
+                keypoint.has_position, keypoint.position = True, Point(x=x, y=y, z=z)
+            person_msg.keypoints.append(keypoint)
         if person_msg.keypoints:
             xs = [k.x for k in person_msg.keypoints]
             ys = [k.y for k in person_msg.keypoints]

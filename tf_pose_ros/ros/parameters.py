@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from rcl_interfaces.msg import ParameterDescriptor
 
 from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
+from tf_pose_ros.depth import check_window
 from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, reliability_error
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
@@ -41,6 +42,12 @@ def _check_reliability(value):
         raise ValueError(reason)
 
 
+def _check_window(value):
+    reason = check_window(value)
+    if reason:
+        raise ValueError(reason)
+
+
 def _estimator_check(name: str) -> Callable[[Any], Any]:
     """Validate one estimator setting the way EstimatorConfig does (the other settings default)."""
     return lambda value: EstimatorConfig(**{name: value})
@@ -70,6 +77,23 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
     ParamDef('track_max_age', DEFAULT_MAX_AGE,
              'frames a track survives unseen (a person hidden that long keeps the id)', range=(0, 1000)),
+    ParamDef('depth_topic', '', 'depth image registered to the colour image (16UC1/mono16 in depth_scale '
+             'units, 32FC1 in metres) for 3D keypoints; empty = no 3D', read_only=True),
+    ParamDef('camera_info_topic', '', "the colour camera's sensor_msgs/CameraInfo; empty = camera_info beside "
+             'image_topic', read_only=True),
+    ParamDef('depth_scale', 0.001, 'metres per unit of 16UC1/mono16 depth images (0.001: millimetres)',
+             range=(1e-6, 10.0)),
+    ParamDef('depth_window', 5, 'side in pixels of the square whose median valid depth a keypoint gets (odd)',
+             range=(1, 31), check=_check_window),
+    ParamDef('depth_slop', 0.02, 'seconds a depth image stamp may differ from the colour image stamp',
+             range=(0.0, 1.0)),
+    ParamDef('depth_min', 0.1, 'nearest valid depth in metres (closer readings are ignored)', range=(0.0, 1000.0)),
+    ParamDef('depth_max', 20.0, 'farthest valid depth in metres (farther readings are ignored)',
+             range=(0.0, 1000.0)),
+    ParamDef('publish_markers', True, 'publish ~/markers (RViz skeletons of people with 3D keypoints) while '
+             'someone subscribes'),
+    ParamDef('marker_lifetime', 0.5, 'seconds a skeleton stays in RViz without an update (0 = until replaced)',
+             range=(0.0, 60.0)),
     ParamDef('min_person_score', 0.0, 'persons scoring lower are not published', range=(0.0, 10.0)),
     ParamDef('min_keypoint_score', 0.0, 'keypoints scoring lower are left out', range=(0.0, 2.0)),
     ParamDef('diagnostics_period', 1.0, 'seconds between /diagnostics messages', read_only=True,
@@ -89,6 +113,13 @@ def normalize(name: str, value: Any) -> Any:
 def estimator_config(values: Dict[str, Any]) -> EstimatorConfig:
     """The EstimatorConfig of the node's parameter values (ConfigError on a bad combination)."""
     return EstimatorConfig.from_mapping(values)
+
+
+def cross_check(values: Dict[str, Any]) -> Optional[str]:
+    """Reason why a whole set of parameter values does not fit together, or None."""
+    if values['depth_min'] >= values['depth_max']:
+        return 'depth_min (%g) must be below depth_max (%g)' % (values['depth_min'], values['depth_max'])
+    return None
 
 
 def validate(name: str, value: Any) -> Optional[str]:

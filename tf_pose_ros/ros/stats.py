@@ -17,7 +17,10 @@ INVALID = 'invalid'              # messages that are no usable image
 FAILED = 'failed'                # frames whose inference raised
 SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was loaded
 SKIPPED_PAUSED = 'skipped_paused'      # frames that arrived while inference was paused (~/enable)
-COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED)
+WITH_DEPTH = 'with_depth'        # results with 3D keypoints (depth_topic set)
+WITHOUT_DEPTH = 'without_depth'  # results without: no depth image or camera_info matched (depth_topic set)
+COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED, WITH_DEPTH,
+            WITHOUT_DEPTH)
 #: Where a frame's stamp-to-publish latency goes: stamp to the subscription callback (capture,
 #: transport, executor), waiting for the inference thread, image decoding, the pose pipeline,
 #: building the Persons message.

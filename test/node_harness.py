@@ -1,0 +1,90 @@
+"""A pose node in a real executor with a peer node that publishes frames and collects the results."""
+
+import threading
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+from tf_pose_ros.ros.stats import PROCESSED
+
+QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class Harness:
+    """A pose node plus a test node that publishes frames and collects what comes back."""
+
+    def __init__(self, ros_context, namespace, overrides, executor_type=None):
+        # Each harness has its own namespace, so several pose nodes can share the context.
+        self.node = PoseEstimatorNode(context=ros_context, namespace=namespace, parameter_overrides=overrides)
+        self.peer = Node('peer', namespace=namespace, context=ros_context)
+        compressed = self.node.get_parameter('use_compressed').value
+        self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
+                                                    self.node.subscription.topic_name, QOS)
+        self.persons, self.annotated, self.diagnostics = [], [], []
+        self.lock = threading.Lock()
+        self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)
+        self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 10)
+        self._annotated_sub = None
+        self.executor = (executor_type or (lambda context: MultiThreadedExecutor(num_threads=3, context=context)))(
+            ros_context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.peer)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, what='the node to subscribe')
+
+    def _keep(self, store):
+        def callback(msg):
+            with self.lock:
+                store.append(msg)
+        return callback
+
+    def watch_annotated(self):
+        if self._annotated_sub is None:
+            self._annotated_sub = self.peer.create_subscription(
+                Image, self.node.annotated_pub.topic_name, self._keep(self.annotated), 10)
+            self.wait_for(lambda: self.node.annotated_pub.get_subscription_count() > 0,
+                          what='the annotated subscription')
+
+    @staticmethod
+    def wait_for(condition, timeout=30.0, what='condition'):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.02)
+        raise AssertionError('timed out waiting for %s' % what)
+
+    def header(self, frame_id='camera', sec=None):
+        header = Header(frame_id=frame_id)
+        header.stamp = self.peer.get_clock().now().to_msg() if sec is None else rclpy.time.Time(
+            seconds=sec).to_msg()
+        return header
+
+    def send(self, msg, timeout=30.0):
+        """Publish a frame and return the Persons message carrying its stamp."""
+        before = self.node.stats.snapshot().get(PROCESSED, 0)
+        self.image_pub.publish(msg)
+        stamp = msg.header.stamp
+
+        def arrived():
+            with self.lock:
+                return any(p.header.stamp == stamp for p in self.persons)
+        self.wait_for(arrived, timeout, what='Persons for stamp %s' % stamp)
+        with self.lock:
+            found = [p for p in self.persons if p.header.stamp == stamp][-1]
+        assert self.node.stats.snapshot().get(PROCESSED, 0) > before
+        return found
+
+    def close(self):
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.peer.destroy_node()

@@ -1,0 +1,90 @@
+"""``pose_estimator_lifecycle``: the pose_estimator as a managed (lifecycle) node.
+
+configure loads the model and creates the publishers; activate subscribes to the camera and starts
+inference; deactivate unsubscribes (the camera stops sending frames here) and stops inference;
+cleanup closes the network and frees its memory. Parameters and topics are the plain node's.
+"""
+
+from __future__ import annotations
+
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+
+from tf_pose_ros.ros.pose_node_core import NODE_NAME, PoseNodeCore, run_node
+
+DESCRIPTION = ('Multi-person pose estimation as a lifecycle node: configure loads the model, activate '
+               'subscribes to the camera; then as pose_estimator.')
+
+
+class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
+    """Multi-person pose estimation on an image topic, managed through lifecycle transitions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, **kwargs)
+        self._declare_parameters()
+        self._loads_models = False  # parameter changes only take effect at configure
+        self._has_outputs = False
+        self._enabled = False  # inference runs only while active
+
+    @property
+    def estimator(self):
+        """The estimator in use (None while unconfigured or when the model failed to load)."""
+        return self._estimator
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the model (FAILURE, back to unconfigured, when it does not load) and create the publishers."""
+        if not self._load_estimator():
+            return TransitionCallbackReturn.FAILURE
+        self._loads_models = True
+        self._create_outputs(self.create_lifecycle_publisher)
+        self._has_outputs = True
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Activate the publishers, then subscribe and start inference."""
+        result = super().on_activate(state)
+        self._enabled = True
+        self._start_worker()
+        self._create_inputs()
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Unsubscribe and stop inference (the frame in progress is published), then the publishers."""
+        self._stop_inference()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Destroy the publishers and close the network."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Whatever the state: stop inference, release everything."""
+        self._stop_inference()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_inference(self) -> None:
+        self._enabled = False
+        self._destroy_inputs()
+        self._stop_worker()
+
+    def _release(self) -> None:
+        if self._has_outputs:
+            self._destroy_outputs(self.destroy_lifecycle_publisher)
+            self._has_outputs = False
+        self._loads_models = False
+        self._unload_estimator()
+
+    def destroy_node(self):
+        """Stop the inference thread, then the node."""
+        self._stop_worker()
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Entry point of ``pose_estimator_lifecycle``."""
+    return run_node(PoseEstimatorLifecycleNode, 'pose_estimator_lifecycle', DESCRIPTION, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
