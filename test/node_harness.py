@@ -18,6 +18,16 @@ from tf_pose_ros.ros.stats import PROCESSED
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
+def wait_for(condition, timeout=30.0, what='condition'):
+    """Poll ``condition`` until it holds; AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError('timed out waiting for %s' % what)
+
+
 class Harness:
     """A pose node plus a test node that publishes frames and collects what comes back."""
 
@@ -54,14 +64,7 @@ class Harness:
             self.wait_for(lambda: self.node.annotated_pub.get_subscription_count() > 0,
                           what='the annotated subscription')
 
-    @staticmethod
-    def wait_for(condition, timeout=30.0, what='condition'):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.02)
-        raise AssertionError('timed out waiting for %s' % what)
+    wait_for = staticmethod(wait_for)
 
     def header(self, frame_id='camera', sec=None):
         header = Header(frame_id=frame_id)

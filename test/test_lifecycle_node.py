@@ -9,7 +9,7 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
-from node_harness import QOS  # noqa: E402
+from node_harness import QOS, wait_for  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -21,15 +21,6 @@ from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_lifecycle_node import PoseEstimatorLifecycleNode  # noqa: E402
 
 pytestmark = pytest.mark.ros
-
-
-def wait_for(condition, timeout=30.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError('timed out waiting for %s' % what)
 
 
 class Manager:

@@ -75,11 +75,6 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
         self._loads_models = False
         self._unload_estimator()
 
-    def destroy_node(self):
-        """Stop the inference thread, then the node."""
-        self._stop_worker()
-        return super().destroy_node()
-
 
 def main(args=None) -> int:
     """Entry point of ``pose_estimator_lifecycle``."""

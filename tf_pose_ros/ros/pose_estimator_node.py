@@ -40,11 +40,6 @@ class PoseEstimatorNode(PoseNodeCore, Node):
         self.get_logger().info(response.message)
         return response
 
-    def destroy_node(self):
-        """Stop the inference thread, then the node."""
-        self._stop_worker()
-        return super().destroy_node()
-
 
 def main(args=None) -> int:
     """Entry point of ``pose_estimator``."""

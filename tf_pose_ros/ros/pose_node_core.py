@@ -199,6 +199,11 @@ class PoseNodeCore:
             self._worker.join(timeout=5.0)
             self._worker = None
 
+    def destroy_node(self):
+        """Stop the inference thread, then the node."""
+        self._stop_worker()
+        return super().destroy_node()
+
     # --- configuration -------------------------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:
         """Validate a parameter change; a new configuration is loaded here, so a bad one is refused."""
