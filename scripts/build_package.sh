@@ -86,6 +86,14 @@ for dir in "$VENV/$PY_DIR/tf_pose_ros" "$VENV/share/tf_pose_ros"; do
   [ -n "$PY_DIR" ] && [ -d "$dir" ] && find "$dir" -xtype l -delete
 done
 
+# The executables are in bin/ (on PATH in the venv); ros2 run and ros2 launch look in
+# lib/<package>, so they are linked there as well.
+mkdir -p "$VENV/lib/tf_pose_ros"
+for exe in $(sed -n 's/^ *\([A-Za-z0-9_-]*\) *= *tf_pose_ros[.a-z_]*:main$/\1/p' "$ROOT/setup.cfg"); do
+  ln -sfn "$VENV/bin/$exe" "$VENV/lib/tf_pose_ros/$exe"
+done
+find "$VENV/lib/tf_pose_ros" -xtype l -delete
+
 STEP="check import"
 (cd / && "$PY" -c 'from tf_pose_ros.msg import Persons; Persons()') >>"$LOG" 2>&1 \
   || { tail -20 "$LOG" >&2; fail "the installed messages do not import (python -c 'from tf_pose_ros.msg import Persons'); full log: $LOG"; }

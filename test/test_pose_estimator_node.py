@@ -387,3 +387,26 @@ def test_console_entry_point_rejects_a_wrongly_typed_parameter_without_a_traceba
     assert done.returncode == 1, done.stdout
     assert 'Traceback' not in done.stdout and '[FATAL]' in done.stdout
     assert "'upsample_ratio'" in done.stdout and 'decimal point' in done.stdout
+
+
+def test_a_second_ctrl_c_during_shutdown_still_exits_cleanly():
+    """A terminal's Ctrl-C and `ros2 launch` each send SIGINT: the clean-up must survive the second."""
+    import signal
+
+    exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
+    proc = subprocess.Popen([exe, '--ros-args', '-r', '__ns:=/twice', '-p', 'device:=cpu'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    out = ''
+    for line in proc.stdout:  # until the node is up
+        out += line
+        if 'listening on' in line:
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.04)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    out += rest
+    assert proc.returncode == 0, out[-3000:]
+    assert 'Traceback' not in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
@@ -39,9 +41,17 @@ def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None) -> 
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # A second Ctrl-C must not cut the clean-up short: a terminal sends SIGINT to the process
+        # group and `ros2 launch` sends its own, so a launched node often gets two.
+        _ignore_sigint()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _ignore_sigint() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def wants_help(args: Optional[Sequence[str]] = None) -> bool:
