@@ -83,15 +83,19 @@ def test_no_points_no_work():
     assert lift_points(np.empty((0, 2)), np.ones((480, 640), np.float32), CAMERA, (640, 480)).shape == (0, 3)
 
 
-def test_stamp_buffer_finds_the_nearest_stamp_and_keeps_the_newest():
+def test_stamp_buffer_finds_the_nearest_stamp_and_keeps_the_latest_arrivals():
     buffer = StampBuffer(capacity=3)
     assert buffer.closest(100) is None
-    for stamp in (100, 300, 200, 400):  # one arrives late; the oldest (100) goes
+    for stamp in (100, 300, 200, 400):  # one arrives late; the first to arrive (100) goes
         buffer.add(stamp, 'frame%d' % stamp)
     assert len(buffer) == 3
     assert buffer.closest(90) == ('frame200', 110)
     assert buffer.closest(260) == ('frame300', 40)
     assert buffer.closest(1000) == ('frame400', -600)
+    # The clock jumps back (a bag played again): the new frames are kept and found at once.
+    for stamp in (0, 1, 2):
+        buffer.add(stamp, 'again%d' % stamp)
+    assert buffer.closest(2) == ('again2', 0)
 
 
 def test_stamp_buffer_across_threads():

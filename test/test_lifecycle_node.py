@@ -9,6 +9,7 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from node_harness import QOS, wait_for  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
@@ -153,3 +154,25 @@ def test_console_entry_point_is_a_lifecycle_node(ros_context, mobilenet_thin_pat
         executor.shutdown()
         manager.node.destroy_node()
     assert 'loaded mobilenet_thin' in out
+
+
+def test_a_transition_that_fails_is_logged_and_undone(ros_context, mobilenet_thin_path, capfd):
+    """activate with a depth topic that is no valid name: ERROR, then on_error releases everything."""
+    ns = '/lc_error'
+    node = PoseEstimatorLifecycleNode(context=ros_context, namespace=ns, parameter_overrides=[
+        Parameter('device', value='cpu'), Parameter('depth_topic', value='not a topic!')])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.estimator is not None
+        assert node.trigger_activate() == TransitionCallbackReturn.ERROR
+        assert node._state_machine.current_state[1] == 'unconfigured'
+        assert node.estimator is None  # the network was closed, the publishers destroyed
+        assert not [name for name, _ in node.get_publisher_names_and_types_by_node('pose_estimator', ns)
+                    if name.endswith('/persons')]
+        assert 'activate failed' in capfd.readouterr().err
+        # Back in unconfigured, the node can be configured again (once: nothing left over).
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert len([name for name, _ in node.get_publisher_names_and_types_by_node('pose_estimator', ns)
+                    if name.endswith('/persons')]) == 1
+    finally:
+        node.destroy_node()

@@ -389,6 +389,14 @@ def test_console_entry_point_rejects_a_wrongly_typed_parameter_without_a_traceba
     assert "'upsample_ratio'" in done.stdout and 'decimal point' in done.stdout
 
 
+def test_console_entry_point_rejects_an_invalid_topic_name_without_a_traceback():
+    exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
+    done = subprocess.run([exe, '--ros-args', '-p', 'device:=cpu', '-p', 'depth_topic:=not a topic!'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout
+    assert 'Traceback' not in done.stdout and '[FATAL]' in done.stdout and 'not a topic!' in done.stdout
+
+
 def test_a_second_ctrl_c_during_shutdown_still_exits_cleanly():
     """A terminal's Ctrl-C and `ros2 launch` each send SIGINT: the clean-up must survive the second."""
     import signal

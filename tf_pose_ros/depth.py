@@ -35,7 +35,11 @@ class PinholeCamera:
 
     @classmethod
     def from_k(cls, k: Sequence[float], width: int, height: int) -> 'PinholeCamera':
-        """From CameraInfo.k (row-major 3x3); DepthError when it holds no calibration."""
+        """From CameraInfo.k (row-major 3x3); DepthError when it holds no calibration.
+
+        K describes the raw (distorted) image; RGB-D drivers publish colour with negligible
+        distortion, so K and P agree there and distortion is not undone.
+        """
         fx, fy, cx, cy = float(k[0]), float(k[4]), float(k[2]), float(k[5])
         if not (np.isfinite([fx, fy, cx, cy]).all() and fx > 0 and fy > 0):
             raise DepthError('camera_info has no usable calibration (K has fx=%g, fy=%g)' % (fx, fy))
@@ -79,10 +83,13 @@ def sample_depth(depth: np.ndarray, x: np.ndarray, y: np.ndarray, window: int = 
     images are multiplied by ``depth_scale`` (metres per unit); float images are metres already.
     """
     height, width = depth.shape[:2]
+    if not len(x):
+        return np.empty(0, np.float32)
     radius = window // 2
     offsets = np.arange(-radius, radius + 1)
-    cols = np.rint(np.asarray(x, np.float64)).astype(np.int64)[:, None, None] + offsets[None, None, :]
-    rows = np.rint(np.asarray(y, np.float64)).astype(np.int64)[:, None, None] + offsets[None, :, None]
+    # Pixel i covers [i - 0.5, i + 0.5): floor(x + 0.5) finds it (np.rint would round ties to even).
+    cols = np.floor(np.asarray(x, np.float64) + 0.5).astype(np.int64)[:, None, None] + offsets[None, None, :]
+    rows = np.floor(np.asarray(y, np.float64) + 0.5).astype(np.int64)[:, None, None] + offsets[None, :, None]
     cols, rows = np.broadcast_arrays(cols, rows)
     inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
     raw = depth[np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)].reshape(len(cols), -1)

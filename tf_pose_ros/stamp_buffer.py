@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import bisect
+import collections
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import Any, Deque, Optional, Tuple
 
 
 class StampBuffer:
-    """Holds the ``capacity`` newest items by stamp (integer nanoseconds); safe across threads.
+    """Holds the ``capacity`` most recently added items with their stamps (integer nanoseconds).
 
-    The producer (a subscription callback) only appends; the consumer asks for the item closest
-    to a stamp, so neither waits for the other.
+    Safe across threads: the producer (a subscription callback) only appends; the consumer asks for
+    the item closest to a stamp, so neither waits for the other. The oldest *arrival* goes first, so
+    a clock that jumps back (a bag played again, a simulation restarted) is followed at once.
     """
 
     def __init__(self, capacity: int = 10):
@@ -19,34 +20,30 @@ class StampBuffer:
             raise ValueError('capacity must be >= 1, got %r' % capacity)
         self.capacity = capacity
         self._lock = threading.Lock()
-        self._stamps: List[int] = []
-        self._items: List[Any] = []
+        self._entries: Deque[Tuple[int, Any]] = collections.deque(maxlen=capacity)
 
     def add(self, stamp_ns: int, item: Any) -> None:
-        """Store ``item``; the oldest stamp goes when the buffer is full (late arrivals are sorted in)."""
+        """Store ``item``; the earliest added item goes when the buffer is full."""
         with self._lock:
-            index = bisect.bisect_right(self._stamps, stamp_ns)
-            self._stamps.insert(index, stamp_ns)
-            self._items.insert(index, item)
-            if len(self._stamps) > self.capacity:
-                del self._stamps[0], self._items[0]
+            self._entries.append((stamp_ns, item))
 
     def closest(self, stamp_ns: int) -> Optional[Tuple[Any, int]]:
-        """(item, its stamp minus ``stamp_ns``) of the item nearest in stamp, or None while empty."""
+        """(item, its stamp minus ``stamp_ns``) of the item nearest in stamp, or None while empty.
+
+        Of two items equally near, the later added wins.
+        """
         with self._lock:
-            if not self._stamps:
-                return None
-            index = bisect.bisect_left(self._stamps, stamp_ns)
-            near = [i for i in (index - 1, index) if 0 <= i < len(self._stamps)]
-            best = min(near, key=lambda i: abs(self._stamps[i] - stamp_ns))
-            return self._items[best], self._stamps[best] - stamp_ns
+            entries = list(self._entries)
+        if not entries:
+            return None
+        stamp, item = min(reversed(entries), key=lambda entry: abs(entry[0] - stamp_ns))
+        return item, stamp - stamp_ns
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._stamps)
+            return len(self._entries)
 
     def clear(self) -> None:
         """Forget every item."""
         with self._lock:
-            self._stamps.clear()
-            self._items.clear()
+            self._entries.clear()

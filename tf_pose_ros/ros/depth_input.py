@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from rclpy.time import Time
 
 from tf_pose_ros.depth import DepthError, PinholeCamera, lift_persons
 from tf_pose_ros.ros.image_conversion import ImageConversionError, depth_msg_to_array
@@ -46,8 +45,9 @@ class Lifted:
     warning: str = ''
 
 
-def _stamp_ns(header) -> int:
-    return Time.from_msg(header.stamp).nanoseconds
+def stamp_ns(header) -> int:
+    """A header's stamp in nanoseconds (any values: rclpy's Time refuses negative seconds)."""
+    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
 class DepthInput:
@@ -62,7 +62,7 @@ class DepthInput:
 
     def on_depth(self, msg) -> None:
         """Depth image callback: keep the message for pairing."""
-        self._frames.add(_stamp_ns(msg.header), msg)
+        self._frames.add(stamp_ns(msg.header), msg)
 
     def on_camera_info(self, msg) -> None:
         """camera_info callback: keep the calibration, or why it is unusable."""
@@ -86,20 +86,20 @@ class DepthInput:
     def reset(self) -> None:
         """Forget depth frames and calibration (e.g. while the node is inactive)."""
         self._frames.clear()
-        self._camera, self._camera_problem = None, 'no camera_info received yet'
+        self._camera, self._camera_frame, self._camera_problem = None, '', 'no camera_info received yet'
 
     def lift(self, header, image_size: Tuple[int, int], persons: Sequence) -> Lifted:
         """Positions of ``persons``' keypoints for the colour frame of ``header`` and ``image_size``."""
-        camera = self._camera
+        camera, settings = self._camera, self.settings  # one snapshot: callbacks may replace them
         if camera is None:
             return Lifted(None, self._camera_problem)
-        found = self._frames.closest(_stamp_ns(header))
+        found = self._frames.closest(stamp_ns(header))
         if found is None:
             return Lifted(None, 'no depth image received yet')
         msg, offset_ns = found
-        if abs(offset_ns) > self.settings.slop_s * 1e9:
+        if abs(offset_ns) > settings.slop_s * 1e9:
             return Lifted(None, 'no depth image within depth_slop %.3f s of the colour image (nearest %+.3f s)'
-                          % (self.settings.slop_s, offset_ns * 1e-9))
+                          % (settings.slop_s, offset_ns * 1e-9))
         warning = ''
         if msg.header.frame_id != header.frame_id:
             warning = ('depth frame_id %r differs from the colour image\'s %r: the depth image must be '
@@ -107,7 +107,6 @@ class DepthInput:
         elif self._camera_frame and self._camera_frame != header.frame_id:
             warning = ('camera_info frame_id %r differs from the colour image\'s %r: camera_info_topic must be '
                        'the colour camera\'s' % (self._camera_frame, header.frame_id))
-        settings = self.settings
         try:
             depth = depth_msg_to_array(msg)
             positions = lift_persons(persons, depth, camera, image_size, settings.window, settings.scale,

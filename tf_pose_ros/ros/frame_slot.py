@@ -52,6 +52,11 @@ class LatestFrameSlot:
         self._last_arrival = now
 
     @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+    @property
     def pending(self) -> bool:
         """True while a frame waits to be taken."""
         return self._entry is not None

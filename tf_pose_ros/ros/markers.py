@@ -32,8 +32,8 @@ def track_colour(track_id: int) -> ColorRGBA:
 
 
 def _duration(seconds: float) -> Duration:
-    whole = int(seconds)
-    return Duration(sec=whole, nanosec=int(round((seconds - whole) * 1e9)))
+    whole, nanoseconds = divmod(int(round(seconds * 1e9)), 1_000_000_000)
+    return Duration(sec=whole, nanosec=nanoseconds)
 
 
 def _marker(header, namespace: str, marker_id: int, kind: int, lifetime: Duration, colour: ColorRGBA) -> Marker:

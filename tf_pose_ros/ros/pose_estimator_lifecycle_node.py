@@ -7,6 +7,8 @@ cleanup closes the network and frees its memory. Parameters and topics are the p
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
 from tf_pose_ros.ros.pose_node_core import NODE_NAME, PoseNodeCore, run_node
@@ -30,35 +32,54 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
         """The estimator in use (None while unconfigured or when the model failed to load)."""
         return self._estimator
 
+    # rclpy turns an exception in a transition into ERROR without a word: each is logged here, and
+    # on_error then undoes whatever the failed transition had set up.
+    def _transition(self, name: str, step: Callable[[], TransitionCallbackReturn]) -> TransitionCallbackReturn:
+        try:
+            return step()
+        except Exception as err:
+            self.get_logger().error('%s failed: %s' % (name, err))
+            return TransitionCallbackReturn.ERROR
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the model (FAILURE, back to unconfigured, when it does not load) and create the publishers."""
-        if not self._load_estimator():
-            return TransitionCallbackReturn.FAILURE
-        self._loads_models = True
-        self._create_outputs(self.create_lifecycle_publisher)
-        self._has_outputs = True
-        return TransitionCallbackReturn.SUCCESS
+        def configure():
+            if not self._load_estimator():
+                return TransitionCallbackReturn.FAILURE
+            self._loads_models = True
+            self._create_outputs(self.create_lifecycle_publisher)
+            self._has_outputs = True
+            return TransitionCallbackReturn.SUCCESS
+        return self._transition('configure', configure)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Activate the publishers, then subscribe and start inference."""
-        result = super().on_activate(state)
-        self._enabled = True
-        self._start_worker()
-        self._create_inputs()
-        return result
+        def activate():
+            result = LifecycleNode.on_activate(self, state)
+            self._enabled = True
+            self._create_inputs()
+            self._start_worker()
+            return result
+        return self._transition('activate', activate)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Unsubscribe and stop inference (the frame in progress is published), then the publishers."""
-        self._stop_inference()
-        return super().on_deactivate(state)
+        def deactivate():
+            self._stop_inference()
+            return LifecycleNode.on_deactivate(self, state)
+        return self._transition('deactivate', deactivate)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Destroy the publishers and close the network."""
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
+        return self._transition('cleanup', self._release)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Whatever the state: stop inference, release everything."""
+        self._stop_inference()
+        return self._transition('shutdown', self._release)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """After a failed transition: stop and release everything, back to unconfigured."""
         self._stop_inference()
         self._release()
         return TransitionCallbackReturn.SUCCESS
@@ -68,12 +89,13 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
         self._destroy_inputs()
         self._stop_worker()
 
-    def _release(self) -> None:
+    def _release(self) -> TransitionCallbackReturn:
         if self._has_outputs:
             self._destroy_outputs(self.destroy_lifecycle_publisher)
             self._has_outputs = False
         self._loads_models = False
         self._unload_estimator()
+        return TransitionCallbackReturn.SUCCESS
 
 
 def main(args=None) -> int:

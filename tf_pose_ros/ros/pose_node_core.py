@@ -17,7 +17,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import ParameterException
-from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -27,7 +26,7 @@ from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
-from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
+from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for, stamp_ns
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (
@@ -101,6 +100,7 @@ class PoseNodeCore:
         self._slot = LatestFrameSlot()
         self._gaps = SequenceGaps()
         self._tracker = PoseTracker(max_age=self.config['track_max_age'])
+        self._reset_tracker = False  # set by a parameter change, applied by the inference thread
         self._depth = DepthInput(depth_settings(self.config)) if self.config['depth_topic'] else None
         self._depth_problem, self._depth_missing_reported = '', 0
         self._estimator: Optional[PoseEstimator] = None
@@ -118,7 +118,8 @@ class PoseNodeCore:
         self.add_post_set_parameters_callback(self._apply_parameters)
 
     def _load_estimator(self) -> bool:
-        """Load the configured network; on failure log why and keep going without one."""
+        """Load the configured network (closing any loaded one); on failure log why and keep going."""
+        self._unload_estimator()
         try:
             bad = [r for r in (validate(name, value) for name, value in self.config.items()) if r]
             bad += [r for r in (cross_check(self.config),) if r]
@@ -187,21 +188,22 @@ class PoseNodeCore:
             self._depth.reset()
 
     def _start_worker(self) -> None:
+        # Each worker has a slot of its own and ends when that slot is closed, so a worker still
+        # finishing a frame after _stop_worker gave up waiting never meets a newer one.
         self._slot = LatestFrameSlot()
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name='pose_inference', daemon=True)
+        self._worker = threading.Thread(target=self._work, args=(self._slot,), name='pose_inference', daemon=True)
         self._worker.start()
 
     def _stop_worker(self) -> None:
-        self._running = False
         self._slot.close()
         if self._worker is not None:
             self._worker.join(timeout=5.0)
             self._worker = None
 
     def destroy_node(self):
-        """Stop the inference thread, then the node."""
+        """Stop the inference thread, close the network, then destroy the node."""
         self._stop_worker()
+        self._unload_estimator()
         return super().destroy_node()
 
     # --- configuration -------------------------------------------------------------------------
@@ -238,7 +240,7 @@ class PoseNodeCore:
             if param.name == 'track_max_age':
                 self._tracker.max_age = param.value
             elif param.name == 'tracking' and not param.value:
-                self._tracker.reset()  # back on later, nobody is matched to an old sighting
+                self._reset_tracker = True  # back on later, nobody is matched to an old sighting
         if self._depth is not None:
             self._depth.settings = depth_settings(self.config)
         estimator, self._pending = self._pending, None
@@ -280,9 +282,8 @@ class PoseNodeCore:
         if self._slot.put(msg):
             self.stats.count(DROPPED)
 
-    def _work(self) -> None:
-        slot = self._slot
-        while self._running and self.context.ok():
+    def _work(self, slot: LatestFrameSlot) -> None:
+        while not slot.closed and self.context.ok():
             entry = slot.take(timeout=0.2, fresh=True)
             if entry is None:
                 continue
@@ -300,7 +301,7 @@ class PoseNodeCore:
         if not self._enabled:
             self.stats.count(SKIPPED_PAUSED)
             return
-        if self._estimator is None:
+        if self._estimator is None:  # checked again under the lock: a cleanup may come in between
             self.stats.count(SKIPPED_NO_MODEL)
             return
         try:
@@ -313,9 +314,15 @@ class PoseNodeCore:
         decoded = time.monotonic()
         with self._estimator_lock:
             estimator = self._estimator
+            if estimator is None:
+                self.stats.count(SKIPPED_NO_MODEL)
+                return
             result = estimator.infer(image)
         inferred = time.monotonic()
         config = self.config
+        if self._reset_tracker:
+            self._reset_tracker = False
+            self._tracker.reset()
         ids = self._tracker.update(result.persons) if config['tracking'] else None
         positions = self._lift(msg.header, result) if self._depth is not None else None
         persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
@@ -323,12 +330,12 @@ class PoseNodeCore:
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
         self.stats.count(PROCESSED)
         now = time.monotonic()
-        latency = (self.get_clock().now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9
+        latency = (self.get_clock().now().nanoseconds - stamp_ns(msg.header)) * 1e-9
         split = {'transport': latency - (now - arrived), 'wait': started - arrived, 'decode': decoded - started,
                  'pipeline': inferred - decoded, 'message': now - inferred}
         self.stats.record(latency, now - started, now=now, split=split)
         self.persons_pub.publish(persons)
-        if config['publish_markers'] and self.markers_pub.get_subscription_count() > 0:
+        if self._depth is not None and config['publish_markers'] and self.markers_pub.get_subscription_count() > 0:
             self.markers_pub.publish(skeleton_markers(persons, config['marker_lifetime']))
         if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
             self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
@@ -380,7 +387,7 @@ def run_node(node_class, program: str, description: str, args=None) -> int:
     keep_freed_memory()  # frames are processed in a thread of their own
     try:
         node = node_class()
-    except ParameterException as err:  # e.g. upsample_ratio:=4 where a float is declared
+    except Exception as err:  # e.g. upsample_ratio:=4 where a float is declared, or a bad topic name
         return report_startup_failure(program, err)
     # A single-threaded executor: with rclpy's MultiThreadedExecutor a third of a 30 Hz stream never
     # reached the callback while inference ran (measured with node_bench); a reload pauses intake instead.
