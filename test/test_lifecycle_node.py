@@ -9,9 +9,9 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
-from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from node_harness import QOS, wait_for  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
