@@ -347,8 +347,8 @@ class PoseNodeCore:
         if lifted.warning:
             self.get_logger().warning(lifted.warning, throttle_duration_sec=LOG_THROTTLE_S)
         if lifted.positions is None:
+            self._depth_problem = lifted.problem  # before the count: a report seeing the count has the reason
             self.stats.count(WITHOUT_DEPTH)
-            self._depth_problem = lifted.problem
             self.get_logger().warning('no 3D keypoints: %s' % lifted.problem, throttle_duration_sec=LOG_THROTTLE_S)
         else:
             self.stats.count(WITH_DEPTH)
