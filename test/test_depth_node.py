@@ -147,35 +147,43 @@ def test_keypoints_get_positions_from_the_paired_depth_frame(rgbd, encoding, siz
     assert sum(len(m.points) for m in joints) == sum(len(p.keypoints) for p in persons.persons)
 
 
-def _latest_status(harness):
+def _statuses(harness, since=0):
+    """The node's statuses on /diagnostics, from the ``since``-th DiagnosticArray received on."""
     with harness.lock:
-        mine = [s for d in harness.diagnostics for s in d.status if s.name.startswith('/rgbd/')]
-    return mine[-1] if mine else None
+        arrays = list(harness.diagnostics)[since:]
+    return [s for d in arrays for s in d.status if s.name.startswith('/rgbd/')]
+
+
+def _warned(harness, since, words):
+    """True once a WARN containing ``words`` arrived (a later OK does not hide it)."""
+    return any(s.level == DiagnosticStatus.WARN and words in s.message for s in _statuses(harness, since))
 
 
 def test_frames_without_depth_are_counted_and_reported(rgbd):
     rgbd.send_info()
     rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem == '', what='camera_info')
     before = rgbd.h.node.stats.snapshot().get(WITHOUT_DEPTH, 0)
+    seen = len(rgbd.h.diagnostics)
     far = rgbd.send(200.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'), depth_offset=0.2)
     assert far.persons and not any(k.has_position for p in far.persons for k in p.keypoints)
     assert rgbd.h.node.stats.snapshot()[WITHOUT_DEPTH] == before + 1
-    rgbd.h.wait_for(lambda: (s := _latest_status(rgbd.h)) is not None and s.level == DiagnosticStatus.WARN
-                    and 'depth_slop' in s.message, what='a WARN naming depth_slop')
-    values = {v.key: v.value for v in _latest_status(rgbd.h).values}
+    rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'depth_slop'), what='a WARN naming depth_slop')
+    values = {v.key: v.value for v in _statuses(rgbd.h, seen)[-1].values}
     assert values['depth'] == 'depth/image_rect_raw' and int(values[WITHOUT_DEPTH]) >= 1
     markers = rgbd.markers_for(far.header.stamp)  # nobody in 3D: the view is cleared
     assert [m.action for m in markers.markers] == [Marker.DELETEALL]
 
     # Depth of another aspect ratio is no view of the same scene: refused, with the reason.
+    seen = len(rgbd.h.diagnostics)
     odd = rgbd.send(201.0, (np.full((100, 100), 2.0), '32FC1'))
     assert not any(k.has_position for p in odd.persons for k in p.keypoints)
-    rgbd.h.wait_for(lambda: 'aspect' in _latest_status(rgbd.h).message, what='a WARN about the aspect ratio')
+    rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'aspect'), what='a WARN about the aspect ratio')
 
     rgbd.send_info(k=[0.0] * 9)  # an uncalibrated camera
     rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem != '', what='the bad camera_info')
+    seen = len(rgbd.h.diagnostics)
     rgbd.send(202.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'))
-    rgbd.h.wait_for(lambda: 'calibration' in _latest_status(rgbd.h).message, what='a WARN about calibration')
+    rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'calibration'), what='a WARN about calibration')
     rgbd.send_info()  # calibrated again: positions come back
     rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem == '', what='the good camera_info')
     again = rgbd.send(203.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'))
