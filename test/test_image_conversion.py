@@ -327,3 +327,22 @@ def test_oversized_compressed_images_are_refused_before_decoding(make):
     assert len(huge.data) < 1000
     with pytest.raises(ImageConversionError, match='declares 10240x10240 pixels'):
         compressed_msg_to_bgr8(huge)
+
+
+@pytest.mark.parametrize('encoding, dtype', [('16UC1', 'u2'), ('mono16', 'u2'), ('32FC1', 'f4')])
+@pytest.mark.parametrize('bigendian', [False, True])
+def test_depth_images_are_read_in_their_byte_order_past_the_row_padding(encoding, dtype, bigendian):
+    depth = (np.arange(12, dtype=np.float64).reshape(3, 4) * 250 + 1).astype(dtype)
+    stored = depth.astype(('>' if bigendian else '<') + dtype)
+    padded = np.zeros((3, 6), stored.dtype)  # two pixels of padding per row
+    padded[:, :4] = stored
+    msg = Image(height=3, width=4, encoding=encoding, is_bigendian=int(bigendian), step=6 * stored.itemsize,
+                data=padded.tobytes())
+    np.testing.assert_array_equal(conversion.depth_msg_to_array(msg), depth)
+    msg.data = padded.tobytes()[:-1]
+    with pytest.raises(ImageConversionError, match='too short'):
+        conversion.depth_msg_to_array(msg)
+    msg.step = 4 * stored.itemsize + 1
+    msg.data = bytes(3 * msg.step)
+    with pytest.raises(ImageConversionError, match='whole number'):
+        conversion.depth_msg_to_array(msg)

@@ -58,22 +58,9 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     if layout is None:
         return _convert_with_cv_bridge(msg)
     channels, depth = layout
-    width, height, step = int(msg.width), int(msg.height), int(msg.step)
-    if width == 0 or height == 0:
-        raise ImageConversionError('%s image is empty (width %d, height %d)' % (encoding, width, height))
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageConversionError('%s image %dx%d is larger than %d pixels'
-                                   % (encoding, width, height, MAX_IMAGE_PIXELS))
+    rows = _checked_rows(msg, channels * depth)  # views only from here: no copy until the conversion
+    width, height = int(msg.width), int(msg.height)
     row_bytes = width * channels * depth
-    if step < row_bytes:
-        raise ImageConversionError('%s image step %d is smaller than width * bytes per pixel = %d * %d = %d'
-                                   % (encoding, step, width, channels * depth, row_bytes))
-    buffer = _data_bytes(msg.data)
-    if buffer.size != step * height:
-        raise ImageConversionError('%s image data has %d bytes, expected step * height = %d * %d = %d (%s)'
-                                   % (encoding, buffer.size, step, height, step * height,
-                                      'too short' if buffer.size < step * height else 'too long'))
-    rows = buffer.reshape(height, step)  # views only from here: no copy until the conversion
     if depth == 2:
         # The most significant byte of each pixel is the first of its pair when big-endian.
         first = 0 if msg.is_bigendian else 1
@@ -87,7 +74,7 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
             image = to_bgr8(pixels)
     except InvalidImageError as err:
         raise ImageConversionError('%s image: %s' % (encoding, err)) from err
-    if np.may_share_memory(image, buffer):  # bgr8 without padding: detach from the message buffer
+    if np.may_share_memory(image, rows):  # bgr8 without padding: detach from the message buffer
         image = image.copy()
     return image
 
@@ -107,17 +94,32 @@ def depth_msg_to_array(msg: Image) -> np.ndarray:
         raise ImageConversionError('depth image encoding %r is not one of %s'
                                    % (msg.encoding, ', '.join(DEPTH_ENCODINGS)))
     dtype = np.dtype(('>' if msg.is_bigendian else '<') + kind)
+    rows = _checked_rows(msg, dtype.itemsize)
+    if msg.step % dtype.itemsize:
+        raise ImageConversionError('%s image step %d is no whole number of %d-byte pixels'
+                                   % (msg.encoding, msg.step, dtype.itemsize))
+    return rows.view(dtype)[:, :int(msg.width)]
+
+
+def _checked_rows(msg: Image, pixel_bytes: int) -> np.ndarray:
+    """The message's data as height x step bytes (a view), after checking its size fields against it."""
+    encoding = msg.encoding
     width, height, step = int(msg.width), int(msg.height), int(msg.step)
     if width == 0 or height == 0:
-        raise ImageConversionError('depth image is empty (width %d, height %d)' % (width, height))
-    if step < width * dtype.itemsize or step % dtype.itemsize:
-        raise ImageConversionError('depth image step %d does not hold %d %s pixels per row'
-                                   % (step, width, msg.encoding))
+        raise ImageConversionError('%s image is empty (width %d, height %d)' % (encoding, width, height))
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageConversionError('%s image %dx%d is larger than %d pixels'
+                                   % (encoding, width, height, MAX_IMAGE_PIXELS))
+    row_bytes = width * pixel_bytes
+    if step < row_bytes:
+        raise ImageConversionError('%s image step %d is smaller than width * bytes per pixel = %d * %d = %d'
+                                   % (encoding, step, width, pixel_bytes, row_bytes))
     buffer = _data_bytes(msg.data)
     if buffer.size != step * height:
-        raise ImageConversionError('depth image data has %d bytes, expected step * height = %d * %d = %d'
-                                   % (buffer.size, step, height, step * height))
-    return buffer.view(dtype).reshape(height, step // dtype.itemsize)[:, :width]
+        raise ImageConversionError('%s image data has %d bytes, expected step * height = %d * %d = %d (%s)'
+                                   % (encoding, buffer.size, step, height, step * height,
+                                      'too short' if buffer.size < step * height else 'too long'))
+    return buffer.reshape(height, step)
 
 
 def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
