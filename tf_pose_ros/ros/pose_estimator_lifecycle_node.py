@@ -27,11 +27,6 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
         self._has_outputs = False
         self._enabled = False  # inference runs only while active
 
-    @property
-    def estimator(self):
-        """The estimator in use (None while unconfigured or when the model failed to load)."""
-        return self._estimator
-
     # rclpy turns an exception in a transition into ERROR without a word: each is logged here, and
     # on_error then undoes whatever the failed transition had set up.
     def _transition(self, name: str, step: Callable[[], TransitionCallbackReturn]) -> TransitionCallbackReturn:

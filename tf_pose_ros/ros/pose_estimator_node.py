@@ -27,11 +27,6 @@ class PoseEstimatorNode(PoseNodeCore, Node):
         self._create_inputs()
         self._start_worker()
 
-    @property
-    def estimator(self):
-        """The estimator in use (None while no model could be loaded)."""
-        return self._estimator
-
     def _on_enable(self, request, response):
         """~/enable: pause or resume inference; the model stays loaded, paused frames are counted."""
         self._enabled = bool(request.data)

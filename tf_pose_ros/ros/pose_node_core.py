@@ -82,6 +82,11 @@ class PoseNodeCore:
     """Mixed into an rclpy Node or LifecycleNode: parameters, model, topics and the inference thread."""
 
     @property
+    def estimator(self) -> Optional[PoseEstimator]:
+        """The estimator in use (None while no model is loaded)."""
+        return self._estimator
+
+    @property
     def depth_input(self) -> Optional[DepthInput]:
         """Depth frames and calibration for 3D keypoints (None without depth_topic)."""
         return self._depth
@@ -125,24 +130,30 @@ class PoseNodeCore:
             bad += [r for r in (cross_check(self.config),) if r]
             if bad:
                 raise ValueError('; '.join(bad))
-            self._estimator = PoseEstimator.from_config(estimator_config(self.config))
+            estimator = PoseEstimator.from_config(estimator_config(self.config))
         except Exception as err:  # the node stays up so a parameter change can fix the model
             self._load_error = str(err)
             self.get_logger().error('no model loaded: %s' % err)
             return False
-        self._load_error = ''
-        freeze_loaded_objects()
-        self.get_logger().info('loaded %s' % describe_estimator(self._estimator))
+        self._swap_estimator(estimator)
+        self.get_logger().info('loaded %s' % describe_estimator(estimator))
         return True
 
     def _unload_estimator(self) -> None:
         """Close the network and give its memory back."""
+        self._swap_estimator(None, 'not configured')
+
+    def _swap_estimator(self, estimator: Optional[PoseEstimator], load_error: str = '') -> None:
+        """Put ``estimator`` (or None) in place once no frame uses the old one; close the old one."""
         with self._estimator_lock:
-            estimator, self._estimator, self._load_error = self._estimator, None, 'not configured'
-        if estimator is not None:
-            estimator.close()
-            freeze_loaded_objects()
-            release_freed_memory()
+            old, self._estimator, self._load_error = self._estimator, estimator, load_error
+        if old is None and estimator is None:
+            return
+        if old is not None:
+            old.close()
+        freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
+        if old is not None:
+            release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
 
     def _create_outputs(self, make_publisher) -> None:
         """Result publishers (made by ``make_publisher``: plain or lifecycle), /diagnostics and its timer."""
@@ -244,15 +255,9 @@ class PoseNodeCore:
         if self._depth is not None:
             self._depth.settings = depth_settings(self.config)
         estimator, self._pending = self._pending, None
-        if estimator is None:
-            return
-        with self._estimator_lock:
-            old, self._estimator, self._load_error = self._estimator, estimator, ''
-        if old is not None:
-            old.close()
-        freeze_loaded_objects()  # finds the old network's cycles, then hides the new one
-        release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
-        self.get_logger().info('reloaded %s' % describe_estimator(estimator))
+        if estimator is not None:
+            self._swap_estimator(estimator)
+            self.get_logger().info('reloaded %s' % describe_estimator(estimator))
 
     # Every refusal is logged here, rclpy's own (read-only, range, type) as well as ours.
     def set_parameters(self, parameter_list):
