@@ -36,16 +36,13 @@ class ParamDef:
         return describe(self.description, self.read_only, floats=floats, ints=ints, choices=self.choices)
 
 
-def _check_reliability(value):
-    reason = reliability_error(value)
-    if reason:
-        raise ValueError(reason)
-
-
-def _check_window(value):
-    reason = check_window(value)
-    if reason:
-        raise ValueError(reason)
+def _raising(reason_of: Callable[[Any], Optional[str]]) -> Callable[[Any], None]:
+    """A ParamDef check from a function that returns why a value is bad (or None)."""
+    def check(value):
+        reason = reason_of(value)
+        if reason:
+            raise ValueError(reason)
+    return check
 
 
 def _estimator_check(name: str) -> Callable[[Any], Any]:
@@ -71,7 +68,7 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
              read_only=True),
     ParamDef('qos_reliability', 'best_effort', 'input QoS reliability', read_only=True,
-             check=_check_reliability, choices=tuple(RELIABILITIES)),
+             check=_raising(reliability_error), choices=tuple(RELIABILITIES)),
     ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
@@ -84,7 +81,7 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('depth_scale', 0.001, 'metres per unit of 16UC1/mono16 depth images (0.001: millimetres)',
              range=(1e-6, 10.0)),
     ParamDef('depth_window', 5, 'side in pixels of the square whose median valid depth a keypoint gets (odd)',
-             range=(1, 31), check=_check_window),
+             range=(1, 31), check=_raising(check_window)),
     ParamDef('depth_slop', 0.02, 'seconds a depth image stamp may differ from the colour image stamp',
              range=(0.0, 1.0)),
     ParamDef('depth_min', 0.1, 'nearest valid depth in metres (closer readings are ignored)', range=(0.0, 1000.0)),
