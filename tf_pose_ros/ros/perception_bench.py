@@ -24,6 +24,7 @@ from tf_pose_ros.people import PoseResult
 from tf_pose_ros.ros.depth_input import DepthInput
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
+from tf_pose_ros.ros.stats import nearest_rank
 from tf_pose_ros.samples import group_photo_bgr
 from tf_pose_ros.tracking import PoseTracker
 
@@ -90,11 +91,6 @@ def measure(frames: int, model: str = 'mobilenet_thin') -> Dict[str, List[float]
     return times
 
 
-def _p90(values: List[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-
-
 def main(argv=None) -> int:
     """Entry point: ``python -m tf_pose_ros.ros.perception_bench [--frames N]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -111,7 +107,7 @@ def main(argv=None) -> int:
               ('markers', 'MarkerArray'),
               ('extra', 'extra: all of the above minus the baseline'))
     for name, label in labels:
-        print('%-44s %8.3f %8.3f' % (label, statistics.median(steady[name]), _p90(steady[name])))
+        print('%-44s %8.3f %8.3f' % (label, statistics.median(steady[name]), nearest_rank(sorted(steady[name]), 0.9)))
     extra = statistics.median(steady['extra'])
     print('tracking + 3D + markers: %.3f ms extra per frame (target <= 1 ms): %s'
           % (extra, 'met' if extra <= 1.0 else 'NOT met'))

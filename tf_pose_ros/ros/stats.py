@@ -6,7 +6,7 @@ import collections
 import math
 import threading
 import time
-from typing import Deque, Dict, Mapping, Optional, Tuple
+from typing import Deque, Dict, Mapping, Optional, Sequence, Tuple
 
 #: Frame counters of the pose node (diagnostics keys).
 RECEIVED = 'received'            # frames that reached the node
@@ -27,6 +27,11 @@ COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODE
 LATENCY_PARTS = ('transport', 'wait', 'decode', 'pipeline', 'message')
 #: Counters that mean something went wrong (a WARN on /diagnostics when they grow).
 PROBLEM_COUNTERS = (INVALID, FAILED, SKIPPED_NO_MODEL)
+
+
+def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` percentile (0..1) of sorted, non-empty ``ordered`` by the nearest-rank method."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
 class PipelineStats:
@@ -81,7 +86,7 @@ class PipelineStats:
             figures['latency_ms_mean'] = 1e3 * sum(latencies) / len(latencies)
             figures['latency_ms_median'] = 1e3 * latencies[len(latencies) // 2]
             # Nearest rank: with fewer than 100 results this is the maximum.
-            figures['latency_ms_p99'] = 1e3 * latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
+            figures['latency_ms_p99'] = 1e3 * nearest_rank(latencies, 0.99)
             figures['latency_ms_max'] = 1e3 * latencies[-1]
             figures['pipeline_ms_mean'] = 1e3 * sum(r[2] for r in recent) / len(recent)
             for part in LATENCY_PARTS:
