@@ -20,7 +20,7 @@ from std_msgs.msg import Header  # noqa: E402
 from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for  # noqa: E402
-from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg  # noqa: E402
+from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg, depth_array_to_msg  # noqa: E402
 from tf_pose_ros.ros.stats import WITH_DEPTH, WITHOUT_DEPTH  # noqa: E402
 from tf_pose_ros.samples import group_photo_bgr  # noqa: E402
 
@@ -37,11 +37,7 @@ def ramp_metres(width, height, colour_height):
 
 
 def depth_msg(metres, encoding, header):
-    msg = Image(header=header, height=metres.shape[0], width=metres.shape[1], encoding=encoding, is_bigendian=0)
-    pixels = np.round(metres * 1000).astype('<u2') if encoding == '16UC1' else metres.astype('<f4')
-    msg.step = pixels.shape[1] * pixels.itemsize
-    msg.data = pixels.tobytes()
-    return msg
+    return depth_array_to_msg(np.round(metres * 1000) if encoding == '16UC1' else metres, encoding, header)
 
 
 def camera_info(width, height, k=None):

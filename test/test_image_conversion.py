@@ -346,3 +346,4 @@ def test_depth_images_are_read_in_their_byte_order_past_the_row_padding(encoding
     msg.data = bytes(3 * msg.step)
     with pytest.raises(ImageConversionError, match='whole number'):
         conversion.depth_msg_to_array(msg)
+    np.testing.assert_array_equal(conversion.depth_msg_to_array(conversion.depth_array_to_msg(depth, encoding)), depth)

@@ -101,6 +101,21 @@ def depth_msg_to_array(msg: Image) -> np.ndarray:
     return rows.view(dtype)[:, :int(msg.width)]
 
 
+def depth_array_to_msg(depth: np.ndarray, encoding: str, header: Optional[Header] = None) -> Image:
+    """An H x W depth array as a sensor_msgs/Image (little-endian, unpadded); depth_msg_to_array reads it back.
+
+    16UC1/mono16 store the values as integer units (round millimetres first), 32FC1 as float metres.
+    """
+    kind = DEPTH_ENCODINGS.get(encoding)
+    if kind is None:
+        raise ImageConversionError('cannot encode depth as %r; depth encodings are %s'
+                                   % (encoding, ', '.join(DEPTH_ENCODINGS)))
+    pixels = np.asarray(depth)
+    if pixels.ndim != 2 or 0 in pixels.shape:
+        raise ImageConversionError('expected a non-empty H x W depth array, got shape %s' % (pixels.shape,))
+    return _pixels_to_msg(pixels.astype('<' + kind), encoding, header)
+
+
 def _checked_rows(msg: Image, pixel_bytes: int) -> np.ndarray:
     """The message's data as height x step bytes (a view), after checking its size fields against it."""
     encoding = msg.encoding

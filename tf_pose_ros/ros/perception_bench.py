@@ -22,6 +22,7 @@ from std_msgs.msg import Header
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.people import PoseResult
 from tf_pose_ros.ros.depth_input import DepthInput
+from tf_pose_ros.ros.image_conversion import depth_array_to_msg
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.stats import nearest_rank
@@ -43,10 +44,8 @@ def _walked(result: PoseResult, frame: int) -> PoseResult:
 
 
 def _depth_msg(header: Header, width: int, height: int) -> Image:
-    rows = np.arange(height, dtype=np.float64)[:, None]
-    pixels = np.repeat(np.round(1500 + 3 * rows), width, axis=1).astype('<u2')
-    return Image(header=header, height=height, width=width, encoding='16UC1', is_bigendian=0,
-                 step=width * 2, data=pixels.tobytes())
+    millimetres = np.repeat(1500 + 3 * np.arange(height)[:, None], width, axis=1)  # a floor-like ramp
+    return depth_array_to_msg(millimetres, '16UC1', header)
 
 
 def _camera_info(header: Header, width: int, height: int) -> CameraInfo:
