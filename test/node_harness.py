@@ -37,7 +37,7 @@ class Harness:
         self.peer = Node('peer', namespace=namespace, context=ros_context)
         compressed = self.node.get_parameter('use_compressed').value
         self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
-                                                    self.node.subscription.topic_name, QOS)
+                                                    self.node.image_topic_name, QOS)
         self.persons, self.annotated, self.diagnostics = [], [], []
         self.lock = threading.Lock()
         self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)

@@ -26,6 +26,7 @@ from tf_pose_ros.ros.image_conversion import (  # noqa: E402
 
 COLOUR = ('bgr8', 'rgb8', 'bgra8', 'rgba8', '8UC3')
 MONO = ('mono8', '8UC1', 'mono16', '16UC1')
+YUV = ('yuv422', 'yuv422_yuy2')
 
 pytestmark = pytest.mark.ros
 
@@ -50,7 +51,7 @@ def no_cv_bridge(monkeypatch):
 
 
 def test_the_supported_list():
-    assert set(SUPPORTED_ENCODINGS) == set(COLOUR) | set(MONO)
+    assert set(SUPPORTED_ENCODINGS) == set(COLOUR) | set(MONO) | set(YUV)
 
 
 @pytest.mark.parametrize('encoding', COLOUR)
@@ -105,6 +106,8 @@ def test_big_endian_mono16_round_trip(picture):
 
 @pytest.mark.parametrize('encoding', SUPPORTED_ENCODINGS)
 def test_padded_rows(picture, encoding):
+    if encoding in YUV:
+        picture = np.ascontiguousarray(picture[:, :52])  # 4:2:2 needs an even width
     plain = encode_image_msg(picture, encoding, bigendian=True)
     padding = 11  # odd on purpose: rows of 16-bit pixels start unaligned
     rows = np.frombuffer(bytes(plain.data), np.uint8).reshape(plain.height, plain.step)
@@ -154,8 +157,27 @@ def test_arrays_that_are_not_bgr8_are_refused(bad):
 
 
 def test_unknown_target_encoding_is_refused(picture):
-    with pytest.raises(ImageConversionError, match="'yuv422'.*bgr8"):
-        encode_image_msg(picture, 'yuv422')
+    with pytest.raises(ImageConversionError, match="'nv21'.*bgr8"):
+        encode_image_msg(picture, 'nv21')
+
+
+@pytest.mark.parametrize('encoding, order', [('yuv422', 'UYVY'), ('yuv422_yuy2', 'YUYV')])
+def test_yuv422_as_usb_cameras_send_it(astronaut, encoding, order):
+    msg = encode_image_msg(astronaut, encoding)
+    assert msg.step == 2 * msg.width and len(msg.data) == 2 * msg.width * msg.height
+    # The byte order names the layout: luma at odd bytes for UYVY, at even bytes for YUYV.
+    raw = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width * 2)
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY).ravel()
+    luma, chroma = (raw[:, 1::2], raw[:, 0::2]) if order == 'UYVY' else (raw[:, 0::2], raw[:, 1::2])
+    assert np.corrcoef(luma.ravel(), gray)[0, 1] > 0.999 > abs(np.corrcoef(chroma.ravel(), gray)[0, 1])
+    back = image_msg_to_bgr8(msg)
+    assert back.shape == astronaut.shape
+    assert np.abs(back.astype(int) - astronaut.astype(int)).mean() < 2  # chroma is shared by pixel pairs
+
+
+def test_yuv422_of_odd_width_is_refused():
+    with pytest.raises(ImageConversionError, match='width 5 is odd'):
+        image_msg_to_bgr8(_msg(encoding='yuv422', step=10, data=bytes(40)))
 
 
 # --- refusals ------------------------------------------------------------------------------------------
@@ -191,7 +213,7 @@ def test_bad_data_values_are_refused():
         image_msg_to_bgr8(msg)
 
 
-@pytest.mark.parametrize('encoding', ['yuv422', '32FC1', 'bayer_rggb8', 'BGR8'])
+@pytest.mark.parametrize('encoding', ['nv21', '32FC1', 'bayer_rggb8', 'BGR8'])
 def test_unsupported_encoding_lists_the_supported_ones(no_cv_bridge, encoding):
     with pytest.raises(ImageConversionError) as caught:
         image_msg_to_bgr8(_msg(encoding=encoding))
@@ -212,7 +234,7 @@ class FakeBridge:
 
     def imgmsg_to_cv2(self, msg, desired_encoding='passthrough'):
         self.calls.append((msg.encoding, desired_encoding))
-        if msg.encoding == 'yuv422':
+        if msg.encoding == 'nv21':
             return np.full((msg.height, msg.width, 3), 7, np.uint8)
         if msg.encoding == '32FC1':
             return np.zeros((msg.height, msg.width), np.float32)
@@ -230,9 +252,9 @@ def fake_cv_bridge(monkeypatch):
 
 
 def test_other_encodings_go_to_cv_bridge_when_importable(fake_cv_bridge):
-    out = image_msg_to_bgr8(_msg(encoding='yuv422', step=10, data=bytes(40)))
+    out = image_msg_to_bgr8(_msg(encoding='nv21', step=10, data=bytes(40)))
     assert out.shape == (4, 5, 3) and (out == 7).all()
-    assert fake_cv_bridge.calls == [('yuv422', 'bgr8')]
+    assert fake_cv_bridge.calls == [('nv21', 'bgr8')]
     image_msg_to_bgr8(_msg())  # our own encodings never go there
     assert len(fake_cv_bridge.calls) == 1
 

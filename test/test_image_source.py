@@ -146,7 +146,7 @@ def test_best_effort_qos_and_rate_change(rig):
 
 def test_runtime_parameter_checks(rig):
     r = rig(overrides={'width': 64, 'height': 48})
-    assert not r.source.set_parameters([Parameter('encoding', value='yuv422')])[0].successful
+    assert not r.source.set_parameters([Parameter('encoding', value='nv21')])[0].successful
     assert not r.source.set_parameters([Parameter('source', value='group')])[0].successful  # read-only
     assert not r.source.set_parameters([Parameter('rate', value=500.0)])[0].successful  # out of range
     assert r.source.set_parameters([Parameter('encoding', value='mono8')])[0].successful
@@ -209,7 +209,7 @@ def test_bad_sources_raise_a_clear_error(ros_context, tmp_path, make, pattern):
 
 
 @pytest.mark.parametrize('name, value, error, pattern', [
-    ('encoding', 'yuv422', SourceError, "unknown encoding 'yuv422'; use one of bgr8"),
+    ('encoding', 'nv21', SourceError, "unknown encoding 'nv21'; use one of bgr8"),
     ('qos_reliability', 'sometimes', SourceError, 'best_effort or reliable'),
     ('rate', 0.0, InvalidParameterValueException, 'out of range'),
     ('qos_depth', 0, InvalidParameterValueException, 'out of range'),
@@ -236,7 +236,7 @@ def _run_main(*ros_args, interrupt_after=None):
 
 @pytest.mark.parametrize('ros_args, pattern', [
     (('-p', 'source:=/no/such/video.mp4'), "source '/no/such/video.mp4': no such file"),
-    (('-p', 'encoding:=yuv422'), "unknown encoding 'yuv422'"),
+    (('-p', 'encoding:=nv21'), "unknown encoding 'nv21'"),
     (('-p', 'rate:=10'), 'needs a decimal point'),
 ])
 def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):

@@ -152,7 +152,7 @@ def test_enum_like_parameters_name_their_choices():
     by_name = {p.name: p.descriptor() for p in PARAMS}
     assert by_name['backend'].additional_constraints == 'one of: auto, tensorflow, openvino, litert'
     assert by_name['precision'].additional_constraints == 'one of: fp32, bf16, fp16'
-    assert by_name['qos_reliability'].additional_constraints == 'one of: best_effort, reliable'
+    assert by_name['qos_reliability'].additional_constraints == 'one of: auto, reliable, best_effort'
     assert 'mobilenet_thin' in by_name['model'].additional_constraints
     assert by_name['upsample_ratio'].floating_point_range[0].to_value == 8.0
     assert by_name['threads'].integer_range[0].to_value == 256 and by_name['qos_depth'].read_only

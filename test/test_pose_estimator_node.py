@@ -149,7 +149,7 @@ def test_enable_service_pauses_and_resumes_inference(harness, astronaut):
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):
     before = harness.node.stats.snapshot().get(INVALID, 0)
     bad = [
-        Image(header=harness.header(), height=10, width=10, encoding='yuv422_yuy2', step=20, data=bytes(200)),
+        Image(header=harness.header(), height=10, width=10, encoding='nv21', step=20, data=bytes(200)),
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=30, data=bytes(100)),
         Image(header=harness.header(), height=0, width=0, encoding='bgr8', step=0, data=b''),
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=10, data=bytes(100)),

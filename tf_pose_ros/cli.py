@@ -186,6 +186,18 @@ def _bench_engines(args) -> int:
     return 0
 
 
+def _cmd_warmup(args) -> int:
+    from tf_pose_ros.compile_cache import cache_report
+    from tf_pose_ros.warmup import warm_up
+
+    logging.getLogger('tf_pose_ros').setLevel(logging.INFO)  # the conversion's progress
+    report = warm_up(config_from_args(args))
+    print('warmed up %s: %s; %d people on the warm-up photo'
+          % (report.description, ', '.join('%s %.2f s' % item for item in report.seconds.items()), report.people))
+    print(cache_report())
+    return 0
+
+
 def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     """The ``eval`` command: prints the table, writes --json; 1 when images were skipped.
 
@@ -294,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--no-progress', action='store_true', help='no progress bar')
     _add_model_args(evaluation)
     evaluation.set_defaults(func=run_eval)
+
+    warmup = sub.add_parser('warmup', help='convert the network and compile every stage now, so that a '
+                                           'node starts in seconds (run once after installing)')
+    _add_model_args(warmup)
+    warmup.set_defaults(func=_cmd_warmup)
 
     models = sub.add_parser('models', help='list, locate or fetch model weights')
     models.add_argument('--model-dir', help='directory searched first')

@@ -23,6 +23,7 @@ from tf_pose_ros.postprocess import (
     upsampled_size,
 )
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
+from tf_pose_ros.warmup import warmup_image
 
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
 
@@ -36,8 +37,9 @@ class PoseEstimator:
     input (width, height) or 'WxH'; the model's training resolution by default. With several
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
-    engine (engines/). The grouping is compiled and the network run once here, so the first real
-    frame is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
+    engine (engines/). The network runs once here on a bundled photo of people, which compiles (or
+    loads from numba's disk cache) every post-processing and grouping path, so the first real frame
+    is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
     one thread at a time (engines and buffers are reused from frame to frame).
     """
 
@@ -69,14 +71,19 @@ class PoseEstimator:
         started = time.perf_counter()
         self.network: Optional[Network] = open_network(config, self.weights_path, self._input_sizes)
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
+        opened = time.perf_counter()
         try:
             grouping.warmup()
-            self.infer(np.zeros((self.resolution[1], self.resolution[0], 3), np.uint8))
+            #: The people found on the warm-up photo (the tracker's warm-up uses them).
+            self.warmup_persons = self.infer(warmup_image()).persons
         except BaseException:
             self.close()  # a network that loaded but cannot run gives its memory back at once
             raise
+        finished = time.perf_counter()
+        #: Seconds to open the network (converting it on first use) and to run the warm-up frame.
+        self.network_seconds, self.warmup_seconds = opened - started, finished - opened
         #: Seconds from loading the weights to the end of the first (warm-up) frame.
-        self.load_seconds = time.perf_counter() - started
+        self.load_seconds = finished - started
 
     def close(self) -> None:
         """Release the network (the estimator cannot infer afterwards)."""

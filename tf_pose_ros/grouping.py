@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-import numba
 import numpy as np
 
+from tf_pose_ros.compile_cache import njit
 from tf_pose_ros.numba_buffers import grow
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, NUM_PARTS
 
@@ -56,7 +56,7 @@ class GroupedPerson:
 # Input scans
 # ---------------------------------------------------------------------------------------------
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _scan_peaks(bits, thresh_bits):
     """Flat indices of peak values above the threshold, in memory order, and a non-finite flag.
 
@@ -107,7 +107,7 @@ def _scan_peaks(bits, thresh_bits):
     return hits, False
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _has_non_finite(bits):
     """True if the float32 array behind this int32 view holds a NaN or an infinity."""
     worst = np.int32(0)
@@ -126,7 +126,7 @@ def _has_non_finite(bits):
 # partitioning reorders equal scores. The routines below replay libstdc++'s algorithm (GCC 4.9
 # and later) on a permutation, with comp(a, b) = score[a] > score[b].
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _sift_down(order, score, base, hole, length, value):
     """libstdc++ __adjust_heap followed by __push_heap on order[base:base + length]."""
     top = hole
@@ -149,7 +149,7 @@ def _sift_down(order, score, base, hole, length, value):
     order[base + hole] = value
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _heap_sort(order, score, first, last):
     """libstdc++ partial_sort(first, last, last): make_heap, then sort_heap."""
     length = last - first
@@ -167,7 +167,7 @@ def _heap_sort(order, score, first, last):
         _sift_down(order, score, first, 0, last - first, value)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _std_sort_descending(order, score):
     """Sort the permutation ``order`` by descending ``score[order]`` exactly as std::sort would."""
     n = order.shape[0]
@@ -237,7 +237,7 @@ def _std_sort_descending(order, score):
 # Grouping
 # ---------------------------------------------------------------------------------------------
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _limb_candidates(ax, ay, bx, by, paf, ratio, ch_x, ch_y, map_height):
     """Scored (a, b) pairs of one limb that pass both criteria, best first (std::sort order).
 
@@ -296,7 +296,7 @@ def _limb_candidates(ax, ay, bx, by, paf, ratio, ch_x, ch_y, map_height):
     return cand_a[order], cand_b[order], cand_score[order]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _collect_peaks(hits, heatmap):
     """Phase 1: flat peak-map indices (y, x, part memory order) -> peaks in the C++'s order.
 
@@ -329,7 +329,7 @@ def _collect_peaks(hits, heatmap):
     return starts, xs, ys, peak_score
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _sorted_peaks(parts, ys, xs, heatmap, ratio):
     """Phase 1 for peaks already ordered part, y, x: start offsets and heatmap scores.
 
@@ -345,7 +345,7 @@ def _sorted_peaks(parts, ys, xs, heatmap, ratio):
     return starts, peak_score
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels):
     """Phase 2: greedy matching per limb; accepted connections as global peak ids, in acceptance order."""
     n_limbs = limbs.shape[0]
@@ -385,7 +385,7 @@ def _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels)
     return conn_limb[:n_conns], conn_a[:n_conns], conn_b[:n_conns], conn_score[:n_conns]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _assemble_people(conn_limb, conn_a, conn_b, conn_score, peak_score, limbs):
     """Phase 3: connections -> people, kept by part count and mean score.
 
@@ -462,7 +462,7 @@ def _assemble_people(conn_limb, conn_a, conn_b, conn_score, peak_score, limbs):
 
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _group(hits, heatmap, paf, limbs, limb_channels):
     """The C++ process_paf on pre-scanned peaks: the three phases on full-size maps."""
     starts, xs, ys, peak_score = _collect_peaks(hits, heatmap)
@@ -471,7 +471,7 @@ def _group(hits, heatmap, paf, limbs, limb_channels):
     return part_ids, scores, xs, ys, peak_score
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _group_sorted(parts, ys, xs, heatmap, paf, ratio, map_height, limbs, limb_channels):
     """The three phases on peaks in the C++'s order, with maps shrunk by ``ratio``."""
     starts, peak_score = _sorted_peaks(parts, ys, xs, heatmap, ratio)

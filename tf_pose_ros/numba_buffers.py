@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from tf_pose_ros.compile_cache import njit
 
-@numba.njit(cache=True, nogil=True)
+
+@njit
 def grow(values, capacity):
     """A copy of ``values`` in a new buffer of ``capacity`` elements (same dtype)."""
     grown = np.empty(capacity, values.dtype)

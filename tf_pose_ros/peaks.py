@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-import numba
 import numpy as np
 
+from tf_pose_ros.compile_cache import njit
 from tf_pose_ros.numba_buffers import grow
 
 _INT32_MIN = np.int32(-2147483648)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _row_max_bits(row):
     top = _INT32_MIN
     for v in row:
@@ -24,7 +24,7 @@ def _row_max_bits(row):
     return top
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _row_maxima(row, thresh, out, n):
     """Write to ``out[n:]`` the x of values above ``thresh`` not below either row neighbour."""
     width = row.shape[0]
@@ -36,14 +36,14 @@ def _row_maxima(row, thresh, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _not_below(row, x, v):
     """True when v is at least row[x - 1], row[x] and row[x + 1] (those inside the row)."""
     width = row.shape[0]
     return v >= row[x] and (x == 0 or v >= row[x - 1]) and (x == width - 1 or v >= row[x + 1])
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _local_maxima(planes, bits, height, rows, thresh, thresh_bits):
     channels, width = planes.shape[0], planes.shape[2]
     capacity = 64

@@ -10,14 +10,17 @@ installed read-only use the user cache instead).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 from tf_pose_ros.model_store import sha256_of, user_cache_dir
 
 MANIFEST_VERSION = 1
+_LOG = logging.getLogger(__name__)
 T = TypeVar('T')
 
 
@@ -101,6 +104,10 @@ class ConversionCache:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         key = self.key(variant)
+        # First use of a model, size or engine version: seconds to minutes, so say so while it runs.
+        _LOG.info('converting %s for %s at %s (first use; kept in %s)...', self.weights, self.engine, variant,
+                  self.directory)
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix='.%s-' % key, dir=self.directory) as tmp:
             stem = Path(tmp) / key
             suffixes = build(stem)
@@ -111,6 +118,8 @@ class ConversionCache:
             staging = Path(tmp) / 'manifest.json'
             staging.write_text(json.dumps(manifest, indent=1))
             os.replace(staging, self._manifest_path(variant))
+        _LOG.info('converted %s for %s at %s in %.1f s', self.weights.name, self.engine, variant,
+                  time.perf_counter() - started)
         self._remove_stale(variant)
         return {s: self.directory / (key + s) for s in suffixes}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
@@ -20,11 +20,13 @@ def problem_count(figures: Mapping[str, float]) -> int:
 
 def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, str],
                 load_error: Optional[str], previous_problems: int,
-                input_period: Optional[float], depth_problem: str = '') -> Tuple[DiagnosticStatus, int]:
+                input_period: Optional[float], depth_problem: str = '',
+                input_warnings: Sequence[str] = ()) -> Tuple[DiagnosticStatus, int]:
     """The status and the problem count to pass next time.
 
-    ERROR while no model is loaded (``load_error``), WARN when frames went wrong since the last
-    report or ``depth_problem`` says why recent results lack 3D keypoints, OK otherwise.
+    ERROR while no model is loaded (``load_error``); WARN with the causes in ``input_warnings``
+    (frames that do not arrive or cannot be read, input_health.py), when frames went wrong since the
+    last report, or when ``depth_problem`` says why recent results lack 3D keypoints; OK otherwise.
     ``settings`` (model, device, backend, ...) are reported as they are; ``input_period`` is the
     measured time between arriving frames.
     """
@@ -32,6 +34,8 @@ def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, 
     status = DiagnosticStatus(name=name, hardware_id=settings.get('device', 'none'))
     if load_error is not None:
         status.level, status.message = DiagnosticStatus.ERROR, 'no model loaded: %s' % load_error
+    elif input_warnings:
+        status.level, status.message = DiagnosticStatus.WARN, '; '.join(input_warnings)
     elif problems > previous_problems:
         status.level, status.message = DiagnosticStatus.WARN, 'bad or failed frames since last report'
     elif depth_problem:

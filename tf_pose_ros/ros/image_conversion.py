@@ -29,15 +29,19 @@ class ImageConversionError(ValueError):
 _LAYOUTS = {
     'bgr8': (3, 1), 'rgb8': (3, 1), 'bgra8': (4, 1), 'rgba8': (4, 1), 'mono8': (1, 1),
     'mono16': (1, 2), '16UC1': (1, 2), '8UC1': (1, 1), '8UC3': (3, 1),
+    # 4:2:2 YUV, what many USB (UVC) cameras deliver: two bytes a pixel, chroma shared by pixel pairs.
+    'yuv422': (2, 1), 'yuv422_yuy2': (2, 1),
 }
 SUPPORTED_ENCODINGS = tuple(_LAYOUTS)
-#: Encodings whose channel order differs from BGR; the others go through preprocess.to_bgr8.
-_RGB_TO_BGR = {'rgb8': cv2.COLOR_RGB2BGR, 'rgba8': cv2.COLOR_RGBA2BGR}
+#: Encodings OpenCV converts to BGR itself; the others go through preprocess.to_bgr8.
+_TO_BGR = {'rgb8': cv2.COLOR_RGB2BGR, 'rgba8': cv2.COLOR_RGBA2BGR,
+           'yuv422': cv2.COLOR_YUV2BGR_UYVY, 'yuv422_yuy2': cv2.COLOR_YUV2BGR_YUY2}
 #: How encode_image_msg derives each encoding from BGR (None: the BGR pixels as they are).
 _FROM_BGR = {
     'bgr8': None, '8UC3': None, 'rgb8': cv2.COLOR_BGR2RGB, 'bgra8': cv2.COLOR_BGR2BGRA,
     'rgba8': cv2.COLOR_BGR2RGBA, 'mono8': cv2.COLOR_BGR2GRAY, '8UC1': cv2.COLOR_BGR2GRAY,
     'mono16': cv2.COLOR_BGR2GRAY, '16UC1': cv2.COLOR_BGR2GRAY,
+    'yuv422': cv2.COLOR_BGR2YUV_UYVY, 'yuv422_yuy2': cv2.COLOR_BGR2YUV_YUY2,
 }
 COMPRESSED_FORMATS = {'jpeg': '.jpg', 'jpg': '.jpg', 'png': '.png'}
 
@@ -50,7 +54,7 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     """A sensor_msgs/Image as a contiguous H x W x 3 uint8 BGR array that the caller owns.
 
     Reads bgr8, rgb8, bgra8, rgba8, mono8, 8UC1, 8UC3, mono16 and 16UC1 (16-bit keeps its 8 most
-    significant bits), honouring ``step`` and ``is_bigendian``; other encodings need cv_bridge.
+    significant bits), yuv422 (UYVY) and yuv422_yuy2 (YUYV), honouring ``step`` and ``is_bigendian``; other encodings need cv_bridge.
     Raises ImageConversionError when the message is inconsistent or the encoding is not readable.
     """
     encoding = msg.encoding
@@ -58,6 +62,8 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     if layout is None:
         return _convert_with_cv_bridge(msg)
     channels, depth = layout
+    if channels == 2 and int(msg.width) % 2:
+        raise ImageConversionError('%s image width %d is odd: 4:2:2 pixels come in pairs' % (encoding, msg.width))
     rows = _checked_rows(msg, channels * depth)  # views only from here: no copy until the conversion
     width, height = int(msg.width), int(msg.height)
     row_bytes = width * channels * depth
@@ -68,8 +74,8 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     else:
         pixels = rows[:, :row_bytes].reshape(height, width, channels)
     try:
-        if encoding in _RGB_TO_BGR:
-            image = cv2.cvtColor(pixels, _RGB_TO_BGR[encoding])
+        if encoding in _TO_BGR:
+            image = cv2.cvtColor(pixels, _TO_BGR[encoding])
         else:
             image = to_bgr8(pixels)
     except InvalidImageError as err:

@@ -9,7 +9,8 @@ from rcl_interfaces.msg import ParameterDescriptor
 
 from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
 from tf_pose_ros.depth import check_window
-from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, reliability_error
+from tf_pose_ros.ros.adaptive_subscription import AUTO, MODES
+from tf_pose_ros.ros.ros_params import describe
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
 
@@ -45,6 +46,11 @@ def _raising(reason_of: Callable[[Any], Optional[str]]) -> Callable[[Any], None]
     return check
 
 
+def qos_mode_error(value: str) -> str:
+    """Why ``value`` is no qos_reliability of the pose node, or '' when it is one."""
+    return '' if value in MODES else 'qos_reliability must be %s, got %r' % (', '.join(MODES), value)
+
+
 def _estimator_check(name: str) -> Callable[[Any], Any]:
     """Validate one estimator setting the way EstimatorConfig does (the other settings default)."""
     return lambda value: EstimatorConfig(**{name: value})
@@ -67,8 +73,9 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
              read_only=True),
     ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
              read_only=True),
-    ParamDef('qos_reliability', 'best_effort', 'input QoS reliability', read_only=True,
-             check=_raising(reliability_error), choices=tuple(RELIABILITIES)),
+    ParamDef('qos_reliability', AUTO, "input QoS reliability; 'auto': as the topic's publishers publish (reliable "
+             'when all are reliable, else best effort), decided again when they change', read_only=True,
+             check=_raising(qos_mode_error), choices=MODES),
     ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),

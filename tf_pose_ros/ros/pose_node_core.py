@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
+from typing import List, Optional, Set
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -21,11 +21,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
+from tf_pose_ros.compile_cache import cache_report
 from tf_pose_ros.config import format_resolution
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for, stamp_ns
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
@@ -35,15 +37,17 @@ from tf_pose_ros.ros.image_conversion import (
     compressed_msg_to_bgr8,
     image_msg_to_bgr8,
 )
+from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
+from tf_pose_ros.ros.log_bridge import forward_package_logging
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, cross_check, estimator_config, normalize, validate
-from tf_pose_ros.ros.ros_params import image_qos
 from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 from tf_pose_ros.ros.stats import (
     DROPPED,
     FAILED,
+    INCOMPATIBLE_QOS,
     INVALID,
     LOST,
     PROCESSED,
@@ -54,11 +58,13 @@ from tf_pose_ros.ros.stats import (
     WITHOUT_DEPTH,
     PipelineStats,
 )
-from tf_pose_ros.ros.transport import use_large_frame_transport
+from tf_pose_ros.ros.transport import profile_path, use_large_frame_transport
 from tf_pose_ros.tracking import PoseTracker
 
 LOG_THROTTLE_S = 5.0
 NODE_NAME = 'pose_estimator'
+#: Seconds between looks at the input topics' publishers (qos_reliability auto, missing publishers).
+PUBLISHER_POLL_S = 0.5
 
 
 def _refused(reason: str) -> SetParametersResult:
@@ -67,9 +73,9 @@ def _refused(reason: str) -> SetParametersResult:
 
 def describe_estimator(estimator: PoseEstimator) -> str:
     """One line for the log: model, resolution, device, engine, precision, load time."""
-    return '%s at %s on %s (%s, %s) in %.2f s' % (
+    return '%s at %s on %s (%s, %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
         estimator.model, format_resolution(estimator.resolution), estimator.device, estimator.backend,
-        estimator.precision, estimator.load_seconds)
+        estimator.precision, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
 
 
 def depth_settings(config) -> DepthSettings:
@@ -85,6 +91,17 @@ class PoseNodeCore:
     def estimator(self) -> Optional[PoseEstimator]:
         """The estimator in use (None while no model is loaded)."""
         return self._estimator
+
+    @property
+    def subscription(self):
+        """The image subscription (None while not subscribed, e.g. auto QoS before a publisher appears)."""
+        return self._image_input.subscription if self._image_input is not None else None
+
+    @property
+    def image_topic_name(self) -> str:
+        """The fully resolved topic the node takes its frames from (…/compressed with use_compressed)."""
+        topic = self.config['image_topic'] + ('/compressed' if self.config['use_compressed'] else '')
+        return self.resolve_topic_name(topic)
 
     @property
     def depth_input(self) -> Optional[DepthInput]:
@@ -116,9 +133,15 @@ class PoseNodeCore:
         self._enabled = True
         self._loads_models = True  # False while a lifecycle node is unconfigured
         self._pending: Optional[PoseEstimator] = None  # loaded by validation, taken by the post-set step
-        self._inputs: list = []
+        self._inputs: List[AdaptiveSubscription] = []
+        self._image_input: Optional[AdaptiveSubscription] = None
+        self._poll_timer = None
+        # What /diagnostics needs to name why frames do not arrive (input_health.py).
+        self._frame_bytes = 0
+        self._invalid_reason = self._incompatible_reason = ''
+        self._lost_reported = 0
+        self._logged_causes: Set[str] = set()
         self._worker: Optional[threading.Thread] = None
-        self.subscription = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
 
@@ -137,6 +160,7 @@ class PoseNodeCore:
             return False
         self._swap_estimator(estimator)
         self.get_logger().info('loaded %s' % describe_estimator(estimator))
+        self.get_logger().info(cache_report())
         return True
 
     def _unload_estimator(self) -> None:
@@ -170,31 +194,54 @@ class PoseNodeCore:
         self.destroy_timer(self._diagnostics_timer)
 
     def _create_inputs(self) -> None:
-        """Subscribe to the image topic (and depth and camera_info when depth_topic is set)."""
+        """Subscribe to the image topic (and depth and camera_info when depth_topic is set).
+
+        With qos_reliability auto each subscription takes the reliability of the topic's publishers,
+        looked at every PUBLISHER_POLL_S, and subscribes again when they change.
+        """
         config = self.config
-        qos = image_qos(config['qos_reliability'], config['qos_depth'])
-        topic = config['image_topic']
+        mode, depth = config['qos_reliability'], config['qos_depth']
         if config['use_compressed']:
-            topic, msg_type, self._decode = topic + '/compressed', CompressedImage, compressed_msg_to_bgr8
+            msg_type, self._decode = CompressedImage, compressed_msg_to_bgr8
         else:
             msg_type, self._decode = Image, image_msg_to_bgr8
         # In a multi-threaded executor (a component container), frames keep arriving in their own
         # group while a parameter change reloads the network.
-        self.subscription = self.create_subscription(
-            msg_type, topic, self._on_image, qos, callback_group=MutuallyExclusiveCallbackGroup())
-        self._inputs = [self.subscription]
+        self._image_input = self._adaptive(msg_type, self.image_topic_name, self._on_image, mode, depth,
+                                           MutuallyExclusiveCallbackGroup())
+        self._inputs = [self._image_input]
         if self._depth is not None:
             info_topic = config['camera_info_topic'] or camera_info_topic_for(config['image_topic'])
-            self._inputs.append(self.create_subscription(Image, config['depth_topic'], self._depth.on_depth, qos))
-            self._inputs.append(self.create_subscription(CameraInfo, info_topic, self._depth.on_camera_info,
-                                                         image_qos('best_effort', 1)))
-        self.get_logger().info('listening on %s' % ', '.join(s.topic_name for s in self._inputs))
+            self._inputs.append(self._adaptive(Image, config['depth_topic'], self._depth.on_depth, mode, depth))
+            # Calibration is tiny: a fixed choice takes it best effort, which matches any publisher.
+            self._inputs.append(self._adaptive(CameraInfo, info_topic, self._depth.on_camera_info,
+                                               AUTO if mode == AUTO else BEST_EFFORT, 1))
+        self._poll_timer = self.create_timer(PUBLISHER_POLL_S, self._poll_publishers)
+        self.get_logger().info('listening on %s (qos_reliability %s)' % (
+            ', '.join(i.topic_name for i in self._inputs), mode))
+
+    def _adaptive(self, msg_type, topic, callback, mode, depth, group=None) -> AdaptiveSubscription:
+        def changed(qos: str) -> None:
+            self.get_logger().info('subscribed to %s as %s' % (topic, qos))
+        return AdaptiveSubscription(self, msg_type, topic, callback, mode, depth, callback_group=group,
+                                    on_incompatible=self._on_incompatible_qos, on_change=changed)
+
+    def _poll_publishers(self) -> None:
+        for adaptive in self._inputs:
+            adaptive.poll()
+
+    def _on_incompatible_qos(self, count: int, reason: str) -> None:
+        self._incompatible_reason = reason  # before the count: a report seeing the count has the reason
+        self.stats.count(INCOMPATIBLE_QOS, count)
 
     def _destroy_inputs(self) -> None:
         """Unsubscribe: publishers stop sending us frames."""
-        for subscription in self._inputs:
-            self.destroy_subscription(subscription)
-        self._inputs, self.subscription = [], None
+        if self._poll_timer is not None:
+            self.destroy_timer(self._poll_timer)
+            self._poll_timer = None
+        for adaptive in self._inputs:
+            adaptive.destroy()
+        self._inputs, self._image_input = [], None
         if self._depth is not None:
             self._depth.reset()
 
@@ -284,6 +331,7 @@ class PoseNodeCore:
         if missed:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
+        self._frame_bytes = max(self._frame_bytes, len(msg.data))
         if self._slot.put(msg):
             self.stats.count(DROPPED)
 
@@ -312,6 +360,7 @@ class PoseNodeCore:
         try:
             image = self._decode(msg)
         except ImageConversionError as err:
+            self._invalid_reason = str(err)
             self.stats.count(INVALID)
             self.get_logger().warning('dropped a bad image message: %s' % err,
                                       throttle_duration_sec=LOG_THROTTLE_S)
@@ -368,7 +417,9 @@ class PoseNodeCore:
                     'precision': getattr(estimator, 'precision', 'none'),
                     'resolution': self.config['resolution'] or 'model default',
                     'upsample_ratio': '%g' % self.config['upsample_ratio'],
-                    'depth': self.config['depth_topic'] or 'off'}
+                    'depth': self.config['depth_topic'] or 'off',
+                    'image_topic': self.image_topic_name,
+                    'qos': self._image_input.describe() if self._image_input is not None else 'not subscribed'}
         figures = self.stats.snapshot()
         missing = int(figures.get(WITHOUT_DEPTH, 0))
         depth_problem = self._depth_problem if missing > self._depth_missing_reported else ''
@@ -376,10 +427,42 @@ class PoseNodeCore:
         status, self._last_problems = pose_status(
             '%s: pose estimation' % self.get_fully_qualified_name(), figures, settings,
             self._load_error if estimator is None else None, self._last_problems, self._slot.period,
-            depth_problem)
+            depth_problem, self._input_warnings(figures))
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self.diagnostics_pub.publish(array)
+
+    def _input_warnings(self, figures) -> List[str]:
+        """Why frames do not arrive or cannot be read, since the last report; each cause logged once."""
+        image_input = self._image_input
+        if image_input is None:  # lifecycle node not active: nothing is expected
+            return []
+        lost = int(figures.get(LOST, 0))
+        waiting = image_input.seconds_without_publisher()
+        facts = InputFacts(
+            topic=image_input.topic_name, qos=image_input.describe(), reliability=image_input.reliability or '',
+            seconds_without_publisher=waiting, frame_bytes=self._frame_bytes, lost=lost - self._lost_reported,
+            invalid_reason=self._invalid_reason, incompatible_reason=self._incompatible_reason,
+            image_topics=self._image_topics_with_publishers() if waiting >= NO_PUBLISHER_WARN_S else (),
+            profile_path=str(profile_path() or ''))
+        self._lost_reported, self._invalid_reason, self._incompatible_reason = lost, '', ''
+        warnings = input_warnings(facts)
+        for warning in warnings:
+            if warning.kind not in self._logged_causes:
+                self._logged_causes.add(warning.kind)
+                self.get_logger().warning(warning.text)
+        return [warning.text for warning in warnings]
+
+    def _image_topics_with_publishers(self) -> List[str]:
+        """'topic (node, ...)' for every image topic of the graph that has publishers."""
+        wanted = 'sensor_msgs/msg/CompressedImage' if self.config['use_compressed'] else 'sensor_msgs/msg/Image'
+        found = []
+        for topic, types in self.get_topic_names_and_types():
+            if wanted in types:
+                nodes = sorted({i.node_name for i in self.get_publishers_info_by_topic(topic)})
+                if nodes:
+                    found.append('%s (%s)' % (topic, ', '.join(nodes)))
+        return found
 
 
 def run_node(node_class, program: str, description: str, args=None) -> int:
@@ -390,6 +473,7 @@ def run_node(node_class, program: str, description: str, args=None) -> int:
     use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
     rclpy.init(args=args)
     keep_freed_memory()  # frames are processed in a thread of their own
+    forward_package_logging(rclpy.logging.get_logger(program))  # e.g. a first-use conversion's progress
     try:
         node = node_class()
     except Exception as err:  # e.g. upsample_ratio:=4 where a float is declared, or a bad topic name

@@ -19,8 +19,9 @@ SKIPPED_NO_MODEL = 'skipped_no_model'  # frames that arrived while no model was 
 SKIPPED_PAUSED = 'skipped_paused'      # frames that arrived while inference was paused (~/enable)
 WITH_DEPTH = 'with_depth'        # results with 3D keypoints (depth_topic set)
 WITHOUT_DEPTH = 'without_depth'  # results without: no depth image or camera_info matched (depth_topic set)
+INCOMPATIBLE_QOS = 'incompatible_qos'  # publishers found on an input topic whose QoS the subscription cannot match
 COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED, WITH_DEPTH,
-            WITHOUT_DEPTH)
+            WITHOUT_DEPTH, INCOMPATIBLE_QOS)
 #: Where a frame's stamp-to-publish latency goes: stamp to the subscription callback (capture,
 #: transport, executor), waiting for the inference thread, image decoding, the pose pipeline,
 #: building the Persons message.

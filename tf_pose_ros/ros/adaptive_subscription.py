@@ -1,0 +1,151 @@
+"""A subscription whose reliability follows the topic's publishers (``qos_reliability: auto``).
+
+A best-effort subscription to a reliable camera driver (usb_cam, v4l2_camera and most
+image_transport publishers are reliable) takes its frames over best-effort delivery, and with Fast
+DDS at its defaults most frames over 512 KB never arrive; a reliable subscription to the same driver
+gets every frame. A reliable subscription to a best-effort driver gets nothing at all (incompatible
+QoS). So ``auto`` subscribes reliable when every publisher on the topic is reliable and best effort
+as soon as any is best effort, and decides again whenever the set of publishers changes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
+
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.qos import HistoryPolicy, QoSPolicyKind, QoSProfile, ReliabilityPolicy
+
+AUTO = 'auto'
+RELIABLE = 'reliable'
+BEST_EFFORT = 'best_effort'
+#: Parameter value -> QoS reliability of the fixed choices.
+POLICIES = {BEST_EFFORT: ReliabilityPolicy.BEST_EFFORT, RELIABLE: ReliabilityPolicy.RELIABLE}
+#: Every value of qos_reliability.
+MODES = (AUTO, RELIABLE, BEST_EFFORT)
+
+
+@dataclass(frozen=True)
+class PublisherInfo:
+    """One publisher on the topic: its node and the reliability it offers."""
+
+    node: str
+    reliability: str
+
+
+def reliability_for(publishers: Sequence[PublisherInfo]) -> Optional[str]:
+    """The reliability that receives every publisher's frames best; None while there is none.
+
+    Reliable only when every publisher is reliable: a reliable subscription cannot match a
+    best-effort publisher, while a best-effort one matches both.
+    """
+    if not publishers:
+        return None
+    return RELIABLE if all(p.reliability == RELIABLE for p in publishers) else BEST_EFFORT
+
+
+def incompatibility_reason(policy: QoSPolicyKind, requested: Optional[str]) -> str:
+    """A sentence for an incompatible-QoS event on a subscription that requested ``requested``."""
+    if policy == QoSPolicyKind.RELIABILITY:
+        return ('a publisher offers best effort while this node requests reliable: set qos_reliability '
+                'to auto or best_effort')
+    return 'a publisher offers an incompatible %s QoS policy (this node requests %s)' % (
+        policy.name.lower(), requested or 'nothing yet')
+
+
+def _policy_name(policy) -> str:
+    if policy == ReliabilityPolicy.RELIABLE:
+        return RELIABLE
+    # Best effort, or a policy the graph does not report: best effort matches either.
+    return BEST_EFFORT
+
+
+class AdaptiveSubscription:
+    """A subscription of a node whose reliability is fixed or, with ``mode`` auto, follows the publishers.
+
+    ``poll()`` (the owner calls it from a timer) looks at the topic's publishers and subscribes
+    again when the reliability they need changed. Until the first publisher appears an auto
+    subscription does not exist: the first one is then already the right one.
+    ``on_incompatible(count, reason)`` hears about publishers this subscription cannot match.
+    """
+
+    def __init__(self, node, msg_type, topic: str, callback: Callable, mode: str, depth: int,
+                 callback_group=None, on_incompatible: Optional[Callable[[int, str], None]] = None,
+                 on_change: Optional[Callable[[str], None]] = None):
+        if mode not in MODES:
+            raise ValueError('qos_reliability must be one of %s, got %r' % (', '.join(MODES), mode))
+        self._node = node
+        self._msg_type = msg_type
+        self._callback = callback
+        self._depth = depth
+        self._group = callback_group
+        self._on_incompatible = on_incompatible
+        self._on_change = on_change
+        self.mode = mode
+        self.topic_name: str = node.resolve_topic_name(topic)
+        self.subscription = None
+        self.reliability: Optional[str] = None
+        self.publishers: List[PublisherInfo] = []
+        #: Monotonic time since when the topic has had no publisher (None while it has one).
+        self.no_publisher_since: Optional[float] = time.monotonic()
+        self.poll()
+
+    def current_publishers(self) -> List[PublisherInfo]:
+        """The publishers on the topic now, from the ROS graph."""
+        return [PublisherInfo(info.node_name, _policy_name(info.qos_profile.reliability))
+                for info in self._node.get_publishers_info_by_topic(self.topic_name)]
+
+    def poll(self) -> bool:
+        """Look at the publishers again; True when this subscribed anew."""
+        self.publishers = self.current_publishers()
+        if self.publishers:
+            self.no_publisher_since = None
+        elif self.no_publisher_since is None:
+            self.no_publisher_since = time.monotonic()
+        wanted = self.mode if self.mode != AUTO else reliability_for(self.publishers)
+        if wanted is None or (wanted == self.reliability and self.subscription is not None):
+            return False
+        self._subscribe(wanted)
+        return True
+
+    def _subscribe(self, reliability: str) -> None:
+        if self.subscription is not None:
+            self._node.destroy_subscription(self.subscription)
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self._depth, reliability=POLICIES[reliability])
+        events = SubscriptionEventCallbacks(incompatible_qos=self._incompatible)
+        self.subscription = self._node.create_subscription(
+            self._msg_type, self.topic_name, self._callback, qos, callback_group=self._group,
+            event_callbacks=events)
+        self.reliability = reliability
+        if self._on_change is not None:
+            self._on_change(self.describe())
+
+    def _incompatible(self, info) -> None:
+        if self._on_incompatible is not None and info.total_count_change > 0:
+            self._on_incompatible(info.total_count_change, incompatibility_reason(info.last_policy_kind,
+                                                                                  self.reliability))
+
+    def seconds_without_publisher(self, now: Optional[float] = None) -> float:
+        """How long the topic has had no publisher (0 while it has one)."""
+        if self.no_publisher_since is None:
+            return 0.0
+        return (time.monotonic() if now is None else now) - self.no_publisher_since
+
+    def describe(self) -> str:
+        """The QoS in words, for the log and /diagnostics: e.g. 'reliable (auto: 1 reliable publisher)'."""
+        if self.mode != AUTO:
+            return self.mode
+        if self.reliability is None:
+            return 'auto: waiting for a publisher'
+        counts = {}
+        for publisher in self.publishers:
+            counts[publisher.reliability] = counts.get(publisher.reliability, 0) + 1
+        found = ', '.join('%d %s' % (n, name.replace('_', ' ')) for name, n in sorted(counts.items()))
+        return '%s (auto: publishers %s)' % (self.reliability, found or 'gone')
+
+    def destroy(self) -> None:
+        """Unsubscribe for good."""
+        if self.subscription is not None:
+            self._node.destroy_subscription(self.subscription)
+        self.subscription, self.reliability = None, None

@@ -1,0 +1,72 @@
+"""Why frames do not reach the pose node, in words: the input warnings of /diagnostics (no node needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, NamedTuple, Sequence
+
+#: Fast DDS's default shared-memory segment: best-effort samples larger than this mostly never arrive
+#: when the publisher runs at default settings (ros2/rmw_fastrtps issue 739).
+FASTDDS_DEFAULT_SEGMENT_BYTES = 512 * 1024
+#: Seconds without any publisher on the image topic before /diagnostics warns.
+NO_PUBLISHER_WARN_S = 5.0
+
+
+@dataclass(frozen=True)
+class InputFacts:
+    """What the node knows about its image input at one diagnostics report."""
+
+    topic: str
+    qos: str  # the subscription's QoS in words (AdaptiveSubscription.describe)
+    reliability: str  # 'reliable', 'best_effort', or '' while not subscribed
+    seconds_without_publisher: float
+    frame_bytes: int  # size of the largest frame received so far
+    lost: int  # frames lost on the way since the last report
+    invalid_reason: str = ''  # why the latest unreadable frame since the last report was refused
+    incompatible_reason: str = ''  # a publisher this subscription cannot match, since the last report
+    image_topics: Sequence[str] = field(default_factory=tuple)  # other image topics that have publishers
+    profile_path: str = ''  # where config/fastdds_large_frames.xml is installed
+
+
+class InputWarning(NamedTuple):
+    """One input problem: its kind (for logging each kind once) and the sentence for /diagnostics."""
+
+    kind: str
+    text: str
+
+
+def lost_frames_warning(lost: int, reliability: str, frame_bytes: int, profile_path: str) -> str:
+    """The warning for ``lost`` frames, naming the cause and the remedies where the cause is known."""
+    if reliability == 'best_effort' and frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES:
+        profile = profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'
+        return ('%d frames lost on the way: best-effort frames of %d KB are larger than the 512 KB that Fast '
+                "DDS's default shared memory carries, so the camera driver's side drops them. Remedies: start "
+                'the driver with FASTDDS_DEFAULT_PROFILES_FILE=%s, or subscribe to compressed images '
+                '(use_compressed: true), or have the driver publish reliable' % (lost, frame_bytes // 1024, profile))
+    return ('%d frames lost on the way (gaps in the publisher\'s sequence numbers: transport losses, or '
+            'frames that went by during a reload)' % lost)
+
+
+def no_publisher_warning(topic: str, seconds: float, image_topics: Sequence[str]) -> str:
+    """The warning for an image topic that has had no publisher for ``seconds``."""
+    elsewhere = ('image topics with publishers: %s; set image_topic (or remap) to one of them'
+                 % ', '.join(image_topics)) if image_topics else 'no image topic has a publisher'
+    return 'no publisher on %s for %.0f s (%s)' % (topic, seconds, elsewhere)
+
+
+def input_warnings(facts: InputFacts) -> List[InputWarning]:
+    """Each problem of the image input that /diagnostics should report, with its cause; empty when fine."""
+    warnings = []
+    if facts.seconds_without_publisher >= NO_PUBLISHER_WARN_S:
+        warnings.append(InputWarning('no_publisher', no_publisher_warning(
+            facts.topic, facts.seconds_without_publisher, facts.image_topics)))
+    if facts.incompatible_reason:
+        warnings.append(InputWarning('incompatible_qos', 'QoS mismatch on %s: %s'
+                                     % (facts.topic, facts.incompatible_reason)))
+    if facts.invalid_reason:
+        warnings.append(InputWarning('invalid', 'unreadable frames on %s: %s' % (facts.topic, facts.invalid_reason)))
+    if facts.lost > 0:
+        large = facts.reliability == 'best_effort' and facts.frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES
+        warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', lost_frames_warning(
+            facts.lost, facts.reliability, facts.frame_bytes, facts.profile_path)))
+    return warnings
