@@ -31,13 +31,14 @@ def wait_for(condition, timeout=30.0, what='condition'):
 class Harness:
     """A pose node plus a test node that publishes frames and collects what comes back."""
 
-    def __init__(self, ros_context, namespace, overrides, executor_type=None):
+    def __init__(self, ros_context, namespace, overrides, executor_type=None, image_qos=QOS):
+        """``image_qos`` None: no image publisher of the peer (the node's topic has none, or another's)."""
         # Each harness has its own namespace, so several pose nodes can share the context.
         self.node = PoseEstimatorNode(context=ros_context, namespace=namespace, parameter_overrides=overrides)
         self.peer = Node('peer', namespace=namespace, context=ros_context)
         compressed = self.node.get_parameter('use_compressed').value
-        self.image_pub = self.peer.create_publisher(CompressedImage if compressed else Image,
-                                                    self.node.image_topic_name, QOS)
+        self.image_pub = None if image_qos is None else self.peer.create_publisher(
+            CompressedImage if compressed else Image, self.node.image_topic_name, image_qos)
         self.persons, self.annotated, self.diagnostics = [], [], []
         self.lock = threading.Lock()
         self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)
@@ -49,7 +50,8 @@ class Harness:
         self.executor.add_node(self.peer)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
         self.thread.start()
-        self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, what='the node to subscribe')
+        if self.image_pub is not None and image_qos.reliability == QOS.reliability:
+            self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, what='the node to subscribe')
 
     def _keep(self, store):
         def callback(msg):
@@ -86,6 +88,28 @@ class Harness:
             found = [p for p in self.persons if p.header.stamp == stamp][-1]
         assert self.node.stats.snapshot().get(PROCESSED, 0) > before
         return found
+
+    def statuses(self):
+        """The /diagnostics statuses of this harness's node so far, oldest first."""
+        name = self.node.get_fully_qualified_name()
+        with self.lock:
+            return [status for array in self.diagnostics for status in array.status
+                    if status.name.startswith(name + ':')]
+
+    def latest_status(self):
+        """The newest /diagnostics status of this harness's node, or None."""
+        statuses = self.statuses()
+        return statuses[-1] if statuses else None
+
+    def wait_for_status(self, words, since=0, timeout=15.0):
+        """The first status after the first ``since`` whose message contains ``words``."""
+        found = []
+
+        def seen():
+            found[:] = [s for s in self.statuses()[since:] if words in s.message]
+            return bool(found)
+        self.wait_for(seen, timeout, what='a /diagnostics status saying %r' % words)
+        return found[0]
 
     def close(self):
         self.executor.shutdown()

@@ -122,6 +122,8 @@ class AdaptiveSubscription:
             self._on_change(self.describe())
 
     def _incompatible(self, info) -> None:
+        if self.mode == AUTO and info.last_policy_kind == QoSPolicyKind.RELIABILITY:
+            return  # a best-effort publisher met the reliable subscription: the next poll() switches
         if self._on_incompatible is not None and info.total_count_change > 0:
             self._on_incompatible(info.total_count_change, incompatibility_reason(info.last_policy_kind,
                                                                                   self.reliability))

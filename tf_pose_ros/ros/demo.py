@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         Parameter('count', value=args.frames), Parameter('loop', value=True)])
     estimator = PoseEstimatorNode(parameter_overrides=[
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
-        Parameter('image_topic', value='image_raw'), Parameter('qos_reliability', value='reliable')])
+        Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
     listener = PoseListener(Path(args.out_dir))
     executor = SingleThreadedExecutor()  # as each executable spins its node
     for node in (source, estimator, listener):

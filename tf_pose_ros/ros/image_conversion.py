@@ -54,7 +54,8 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     """A sensor_msgs/Image as a contiguous H x W x 3 uint8 BGR array that the caller owns.
 
     Reads bgr8, rgb8, bgra8, rgba8, mono8, 8UC1, 8UC3, mono16 and 16UC1 (16-bit keeps its 8 most
-    significant bits), yuv422 (UYVY) and yuv422_yuy2 (YUYV), honouring ``step`` and ``is_bigendian``; other encodings need cv_bridge.
+    significant bits), yuv422 (UYVY) and yuv422_yuy2 (YUYV), honouring ``step`` and ``is_bigendian``;
+    other encodings need cv_bridge.
     Raises ImageConversionError when the message is inconsistent or the encoding is not readable.
     """
     encoding = msg.encoding

@@ -20,7 +20,7 @@ class InputFacts:
     qos: str  # the subscription's QoS in words (AdaptiveSubscription.describe)
     reliability: str  # 'reliable', 'best_effort', or '' while not subscribed
     seconds_without_publisher: float
-    frame_bytes: int  # size of the largest frame received so far
+    frame_bytes: int  # size of the latest frame received
     lost: int  # frames lost on the way since the last report
     invalid_reason: str = ''  # why the latest unreadable frame since the last report was refused
     incompatible_reason: str = ''  # a publisher this subscription cannot match, since the last report

@@ -2,7 +2,9 @@
 
 An image_source process publishes 640x480 frames at 30 Hz; the pose node runs here and this prints
 its stamp-to-publish latency and publish rate against its own pipeline time (targets: latency at
-most 1.15 x pipeline, rate at least 0.95 / pipeline).
+most 1.15 x pipeline, rate at least 0.95 / pipeline). With ``--drivers``: the frames that stand-in
+third-party drivers (Fast DDS at its defaults, reliable or sensor-data QoS) get to the node at its
+defaults, as a table per driver QoS, size, rate and Fast DDS profile.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from rclpy.parameter import Parameter
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
 from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, LOST, PROCESSED, RECEIVED
-from tf_pose_ros.ros.transport import use_large_frame_transport
+from tf_pose_ros.ros.transport import PROFILE_ENV, use_large_frame_transport
 
 
 class GcPauses:
@@ -43,6 +45,88 @@ class GcPauses:
         return {'gc_gen%d' % g: {'count': len(p), 'max_ms': max(p, default=0.0)} for g, p in self.pauses.items()}
 
 
+def _spin_in_background(node):
+    """Spin ``node`` in a single-threaded executor (as the executables do); returns a stop function."""
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+
+    # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+
+    def stop_spinning():
+        stop.set()
+        spinner.join(timeout=10.0)
+        executor.shutdown()
+    return stop_spinning
+
+
+def _run_driver(args, node, qos: str, size: str, rate: float, profile: bool, env: dict) -> dict:
+    """One stand-in camera driver process, run to its end; its JSON summary and the node's QoS meanwhile."""
+    command = [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', '/image_raw', '--qos', qos,
+               '--size', size, '--rate', str(rate), '--count', str(args.count)]
+    driver = subprocess.Popen(command + (['--fastdds-profile'] if profile else []), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    node_qos = 'not subscribed'
+    while driver.poll() is None:
+        adaptive = node._image_input
+        if adaptive is not None and adaptive.publishers:
+            node_qos = adaptive.reliability or node_qos
+        time.sleep(0.2)
+    out, err = driver.communicate()
+    if driver.returncode != 0:
+        raise RuntimeError('the stand-in driver failed: %s' % err[-2000:])
+    return dict(json.loads(out.strip().splitlines()[-1]), node_qos=node_qos)
+
+
+def delivery_table(args) -> int:
+    """Frames a third-party-like driver gets to the node at its defaults, per driver QoS, size, rate, profile."""
+    domain = str(os.environ.get('ROS_DOMAIN_ID', 90 + os.getpid() % 10))
+    # The driver as a user starts it: Fast DDS at its defaults unless the row gives it the profile.
+    env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}
+    env['ROS_DOMAIN_ID'] = domain
+    use_large_frame_transport()  # the node, as the pose_estimator executable runs it
+    rclpy.init(domain_id=int(domain))
+    keep_freed_memory()
+    node = PoseEstimatorNode(parameter_overrides=[
+        Parameter('model', value=args.model), Parameter('backend', value=args.backend),
+        Parameter('publish_annotated', value=False)])
+    stop = _spin_in_background(node)
+    rows = []
+    try:
+        for profile in (False, True) if args.profiles == 'both' else (args.profiles == 'yes',):
+            for qos in args.driver_qos.split(','):
+                for size in args.sizes.split(','):
+                    for rate in (float(r) for r in args.rates.split(',')):
+                        before = node.stats.snapshot()
+                        summary = _run_driver(args, node, qos, size, rate, profile, env)
+                        time.sleep(1.0)  # the last frames are taken
+                        after = node.stats.snapshot()
+                        received = after.get(RECEIVED, 0) - before.get(RECEIVED, 0)
+                        row = {'driver_qos': qos, 'size': size, 'rate_hz': rate, 'driver_profile': profile,
+                               'published': summary['published'], 'received': received,
+                               'lost': after.get(LOST, 0) - before.get(LOST, 0),
+                               'node_qos': summary['node_qos']}
+                        rows.append(row)
+                        print('| %s | %s | %g Hz | %s | %d of %d (%.0f%%) | %s |' % (
+                            qos, size, rate, 'yes' if profile else 'no', received, row['published'],
+                            100.0 * received / max(1, row['published']), row['node_qos']), flush=True)
+                        # The driver is gone: let the node see it before the next one starts.
+                        time.sleep(1.0)
+    finally:
+        stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point: ``python -m tf_pose_ros.ros.node_bench`` (``make bench-node``)."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -58,7 +142,22 @@ def main(argv=None) -> int:
     parser.add_argument('--backend', default='auto', help='inference engine (default: %(default)s)')
     parser.add_argument('--precision', default='fp32', help='network precision (default: %(default)s)')
     parser.add_argument('--json', action='store_true', help='print JSON')
+    drivers = parser.add_argument_group(
+        'third-party drivers', '--drivers: instead of image_source, stand-in camera drivers (plain rclpy, Fast DDS '
+        'at its defaults) publish --count frames for each driver QoS x size x rate; the node runs at its defaults '
+        '(qos_reliability auto) and the frames it received are printed as a table')
+    drivers.add_argument('--drivers', action='store_true', help='measure delivery from third-party-like drivers')
+    drivers.add_argument('--driver-qos', default='reliable,sensor_data', help='default: %(default)s')
+    drivers.add_argument('--sizes', default='640x480,1280x720,1920x1080', help='default: %(default)s')
+    drivers.add_argument('--rates', default='15,30', help='default: %(default)s')
+    drivers.add_argument('--count', type=int, default=150, help='frames per driver run (default: %(default)s)')
+    drivers.add_argument('--profiles', default='both', choices=('no', 'yes', 'both'),
+                         help="driver started with the package's Fast DDS profile (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.drivers:
+        print('| driver QoS | size | rate | driver has the profile | received by the node | node subscribed |')
+        print('|---|---|---|---|---|---|')
+        return delivery_table(args)
     width, height = (int(v) for v in args.size.lower().split('x'))
 
     domain = str(os.environ.get('ROS_DOMAIN_ID', 90 + os.getpid() % 10))
@@ -77,17 +176,7 @@ def main(argv=None) -> int:
         Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False),
         Parameter('qos_reliability', value=args.qos)])
     node.stats.window = args.seconds + args.warmup + 10.0
-    executor = SingleThreadedExecutor()  # as the pose_estimator executable spins it
-    executor.add_node(node)
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-
-    # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    stop = _spin_in_background(node)  # as the pose_estimator executable spins it
     pauses = GcPauses()
     try:
         time.sleep(args.warmup)
@@ -99,9 +188,7 @@ def main(argv=None) -> int:
     finally:
         if pauses in gc.callbacks:
             gc.callbacks.remove(pauses)
-        stop.set()
-        spinner.join(timeout=10.0)
-        executor.shutdown()
+        stop()
         node.destroy_node()
         rclpy.try_shutdown()
         source.terminate()

@@ -76,7 +76,8 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('qos_reliability', AUTO, "input QoS reliability; 'auto': as the topic's publishers publish (reliable "
              'when all are reliable, else best effort), decided again when they change', read_only=True,
              check=_raising(qos_mode_error), choices=MODES),
-    ParamDef('qos_depth', 1, 'input QoS history depth', read_only=True, range=(1, 100)),
+    ParamDef('qos_depth', 5, 'input QoS history depth (frames the reader holds until the executor takes them; '
+             'only the newest is inferred)', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
     ParamDef('track_max_age', DEFAULT_MAX_AGE,

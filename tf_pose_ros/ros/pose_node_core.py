@@ -137,7 +137,7 @@ class PoseNodeCore:
         self._image_input: Optional[AdaptiveSubscription] = None
         self._poll_timer = None
         # What /diagnostics needs to name why frames do not arrive (input_health.py).
-        self._frame_bytes = 0
+        self._frame_bytes = 0  # of the latest frame
         self._invalid_reason = self._incompatible_reason = ''
         self._lost_reported = 0
         self._logged_causes: Set[str] = set()
@@ -331,7 +331,7 @@ class PoseNodeCore:
         if missed:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
-        self._frame_bytes = max(self._frame_bytes, len(msg.data))
+        self._frame_bytes = len(msg.data)
         if self._slot.put(msg):
             self.stats.count(DROPPED)
 
@@ -459,7 +459,8 @@ class PoseNodeCore:
         found = []
         for topic, types in self.get_topic_names_and_types():
             if wanted in types:
-                nodes = sorted({i.node_name for i in self.get_publishers_info_by_topic(topic)})
+                nodes = sorted({i.node_name for i in self.get_publishers_info_by_topic(topic)
+                                if (i.node_name, i.node_namespace) != (self.get_name(), self.get_namespace())})
                 if nodes:
                     found.append('%s (%s)' % (topic, ', '.join(nodes)))
         return found

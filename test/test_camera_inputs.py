@@ -1,0 +1,161 @@
+"""Cameras at their default settings reach the node at its defaults (qos_reliability auto), and
+/diagnostics names the cause when frames do not arrive.
+
+The camera drivers are real processes (tf_pose_ros.ros.stand_in_camera: plain rclpy with Fast DDS
+at its defaults, reliable like usb_cam or sensor-data QoS like many drivers); the pose node is the
+real node in this process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from diagnostic_msgs.msg import DiagnosticStatus
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+
+from node_harness import Harness
+from tf_pose_ros.ros.adaptive_subscription import PublisherInfo, reliability_for
+from tf_pose_ros.ros.stats import INCOMPATIBLE_QOS, LOST, RECEIVED
+from tf_pose_ros.ros.transport import PROFILE_ENV
+
+pytestmark = pytest.mark.ros
+
+BEST_EFFORT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+
+def run_driver(topic, qos, size, rate, count, profile=False):
+    """Run a stand-in camera driver process to its end; its JSON summary."""
+    env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}  # Fast DDS as a user's driver has it
+    command = [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', topic, '--qos', qos,
+               '--size', size, '--rate', str(rate), '--count', str(count)] + (['--fastdds-profile'] if profile else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary['subscribed'] and summary['published'] == count
+    return summary
+
+
+def settle(harness):
+    """Wait until frames stop arriving; the node's counters then."""
+    last = [-1]
+
+    def still():
+        now = harness.node.stats.snapshot().get(RECEIVED, 0)
+        unchanged, last[0] = now == last[0], now
+        return unchanged
+    harness.wait_for(still, timeout=30, what='frames to stop arriving')
+    return harness.node.stats.snapshot()
+
+
+def test_auto_takes_reliable_only_when_every_publisher_is_reliable():
+    reliable, best_effort = PublisherInfo('a', 'reliable'), PublisherInfo('b', 'best_effort')
+    assert reliability_for([]) is None
+    assert reliability_for([reliable]) == 'reliable'
+    assert reliability_for([reliable, reliable]) == 'reliable'
+    assert reliability_for([reliable, best_effort]) == 'best_effort'
+    assert reliability_for([best_effort]) == 'best_effort'
+
+
+@pytest.fixture(scope='module')
+def auto_node(ros_context, mobilenet_thin_path):
+    """The node at its default QoS (auto), with no publisher of its own on the image topic."""
+    h = Harness(ros_context, '/cams', [Parameter('device', value='cpu'), Parameter('publish_annotated', value=False),
+                                      Parameter('diagnostics_period', value=0.5)], image_qos=None)
+    yield h
+    h.close()
+
+
+def test_a_reliable_1280x720_driver_at_defaults_gets_through_in_full(auto_node):
+    """The issue's headline: 2 of 150 such frames reached the old best-effort default."""
+    before = auto_node.node.stats.snapshot().get(RECEIVED, 0)
+    run_driver(auto_node.node.image_topic_name, 'reliable', '1280x720', 15, 60)
+    received = settle(auto_node).get(RECEIVED, 0) - before
+    assert received >= 57, '%d of 60 frames received' % received
+    assert auto_node.node._image_input.reliability == 'reliable'
+
+
+def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_node, astronaut):
+    from tf_pose_ros.ros.image_conversion import encode_image_msg
+
+    topic = auto_node.node.image_topic_name
+    reliable_pub = auto_node.peer.create_publisher(Image, topic, 10)
+    try:
+        auto_node.wait_for(lambda: auto_node.node._image_input.reliability == 'reliable'
+                           and reliable_pub.get_subscription_count() > 0, what='a reliable subscription')
+        before = auto_node.node.stats.snapshot().get(RECEIVED, 0)
+        # Small frames (230 KB) fit Fast DDS's default shared memory even best effort.
+        run_driver(topic, 'sensor_data', '320x240', 15, 45)
+        received = settle(auto_node).get(RECEIVED, 0) - before
+        assert received >= 40, '%d of 45 best-effort frames received' % received
+        # The best-effort driver is gone: back to reliable, and the reliable publisher's frames arrive.
+        auto_node.wait_for(lambda: auto_node.node._image_input.reliability == 'reliable', timeout=10,
+                           what='reliable again')
+        msg = encode_image_msg(astronaut, 'bgr8', auto_node.header())
+        auto_node.image_pub = reliable_pub
+        assert len(auto_node.send(msg).persons) == 1
+    finally:
+        auto_node.peer.destroy_publisher(reliable_pub)
+        auto_node.image_pub = None
+
+
+def test_lost_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_node):
+    before, reports = auto_node.node.stats.snapshot(), len(auto_node.statuses())
+    run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 60)
+    after = settle(auto_node)
+    received, lost = after.get(RECEIVED, 0) - before.get(RECEIVED, 0), after.get(LOST, 0) - before.get(LOST, 0)
+    assert received < 60 and lost > 0, (received, lost)  # Fast DDS at defaults: most never arrive
+    status = auto_node.wait_for_status('FASTDDS_DEFAULT_PROFILES_FILE', since=reports)
+    assert status.level == DiagnosticStatus.WARN
+    assert '900 KB' in status.message and 'use_compressed' in status.message, status.message
+
+    # The remedy the message gives: the driver with the package's Fast DDS profile.
+    before = settle(auto_node)
+    run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 60, profile=True)
+    after = settle(auto_node)
+    assert after.get(RECEIVED, 0) - before.get(RECEIVED, 0) >= 57
+    assert after.get(LOST, 0) == before.get(LOST, 0)
+
+
+def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilenet_thin_path):
+    h = Harness(ros_context, '/nopub', [Parameter('device', value='cpu'), Parameter('image_topic', value='nothing_here'),
+                                        Parameter('diagnostics_period', value=0.5)], image_qos=None)
+    try:
+        h.peer.create_publisher(Image, '/nopub/camera/color/image_raw', 10)
+
+        status = h.wait_for_status('no publisher')
+        assert status.level == DiagnosticStatus.WARN
+        assert '/nopub/nothing_here' in status.message
+        assert '/nopub/camera/color/image_raw (peer)' in status.message
+        assert '/nopub/pose_estimator/image_annotated' not in status.message  # its own output is no camera
+        assert h.node.subscription is None  # auto subscribes once a publisher shows its QoS
+        values = {v.key: v.value for v in status.values}
+        assert values['qos'] == 'auto: waiting for a publisher'
+    finally:
+        h.close()
+
+
+def test_fixed_reliable_against_a_best_effort_publisher_is_reported(ros_context, mobilenet_thin_path):
+    h = Harness(ros_context, '/fixed', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
+                                        Parameter('diagnostics_period', value=0.5)], image_qos=BEST_EFFORT_QOS)
+    try:
+        h.wait_for(lambda: h.node.stats.snapshot().get(INCOMPATIBLE_QOS, 0) >= 1, timeout=15,
+                   what='the incompatible QoS count')
+
+        assert 'offers best effort' in h.wait_for_status('QoS mismatch').message
+    finally:
+        h.close()
+
+
+def test_an_unreadable_encoding_is_named_on_diagnostics(ros_context, mobilenet_thin_path):
+    h = Harness(ros_context, '/enc', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.5)])
+    try:
+        h.image_pub.publish(Image(header=h.header(), height=4, width=4, encoding='nv21', step=4, data=bytes(24)))
+
+        message = h.wait_for_status('unreadable frames').message
+        assert "'nv21'" in message and 'bgr8' in message, message
+    finally:
+        h.close()
