@@ -13,11 +13,11 @@ import sys
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
+from node_harness import Harness
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from node_harness import Harness
 from tf_pose_ros.ros.adaptive_subscription import PublisherInfo, reliability_for
 from tf_pose_ros.ros.stats import INCOMPATIBLE_QOS, LOST, RECEIVED
 from tf_pose_ros.ros.transport import PROFILE_ENV
