@@ -121,8 +121,8 @@ def test_lost_large_best_effort_frames_are_explained_and_the_profile_fixes_them(
 
 
 def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilenet_thin_path):
-    h = Harness(ros_context, '/nopub', [Parameter('device', value='cpu'), Parameter('image_topic', value='nothing_here'),
-                                        Parameter('diagnostics_period', value=0.5)], image_qos=None)
+    h = Harness(ros_context, '/nopub', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.5),
+                                        Parameter('image_topic', value='nothing_here')], image_qos=None)
     try:
         h.peer.create_publisher(Image, '/nopub/camera/color/image_raw', 10)
 
@@ -139,8 +139,8 @@ def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilene
 
 
 def test_fixed_reliable_against_a_best_effort_publisher_is_reported(ros_context, mobilenet_thin_path):
-    h = Harness(ros_context, '/fixed', [Parameter('device', value='cpu'), Parameter('qos_reliability', value='reliable'),
-                                        Parameter('diagnostics_period', value=0.5)], image_qos=BEST_EFFORT_QOS)
+    h = Harness(ros_context, '/fixed', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.5),
+                                        Parameter('qos_reliability', value='reliable')], image_qos=BEST_EFFORT_QOS)
     try:
         h.wait_for(lambda: h.node.stats.snapshot().get(INCOMPATIBLE_QOS, 0) >= 1, timeout=15,
                    what='the incompatible QoS count')
