@@ -9,24 +9,15 @@ turned off rather than failing at import: every start then compiles again (secon
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 import numba
 
+from tf_pose_ros.model_store import can_write_dir
+
 # As imported (numba keys its in-tree cache on the path the module was loaded from, links unresolved).
 _PACKAGE_DIR = Path(__file__).parent
-
-
-def _can_write(directory: Path) -> bool:
-    # A real write, as numba itself checks: os.access says yes to root on a read-only filesystem.
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=directory).close()
-        return True
-    except OSError:
-        return False
 
 
 def numba_user_cache_dir() -> Path:
@@ -39,9 +30,9 @@ def numba_user_cache_dir() -> Path:
 def choose_cache_dir(package_dir: Path, user_dir: Path) -> Tuple[Optional[Path], str]:
     """Where compiled code goes for sources in ``package_dir``: (directory or None, reason for the choice)."""
     in_tree = package_dir / '__pycache__'
-    if _can_write(in_tree):
+    if can_write_dir(in_tree):
         return in_tree, 'beside the sources'
-    if _can_write(user_dir):
+    if can_write_dir(user_dir):
         return user_dir, '%s cannot be written (read-only install): the user cache instead' % in_tree
     return None, ('neither %s nor %s can be written: compiled code is not cached, so every start compiles '
                   'the post-processing again (several seconds)' % (in_tree, user_dir))
@@ -50,7 +41,7 @@ def choose_cache_dir(package_dir: Path, user_dir: Path) -> Tuple[Optional[Path],
 def _configured() -> Tuple[Optional[Path], str]:
     if os.environ.get('NUMBA_CACHE_DIR'):
         user_given = Path(os.environ['NUMBA_CACHE_DIR'])
-        if _can_write(user_given):
+        if can_write_dir(user_given):
             return user_given, 'NUMBA_CACHE_DIR'
     return choose_cache_dir(_PACKAGE_DIR, numba_user_cache_dir())
 

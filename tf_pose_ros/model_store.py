@@ -34,6 +34,19 @@ class ModelFetchError(RuntimeError):
     """Fetching or verifying a weight file failed."""
 
 
+def can_write_dir(directory: Path) -> bool:
+    """True when files can be created in ``directory`` (made if missing).
+
+    Tried for real: os.access says yes to root on a read-only filesystem.
+    """
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+        return True
+    except OSError:
+        return False
+
+
 def user_cache_dir() -> Path:
     """The per-user model cache directory (default fetch destination)."""
     base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')

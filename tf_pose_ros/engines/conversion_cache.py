@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
-from tf_pose_ros.model_store import sha256_of, user_cache_dir
+from tf_pose_ros.model_store import can_write_dir, sha256_of, user_cache_dir
 
 MANIFEST_VERSION = 1
 _LOG = logging.getLogger(__name__)
@@ -40,20 +40,16 @@ def _cached_digest(path: str, size: int, mtime_ns: int) -> str:
     return _DIGESTS[key]
 
 
-def _writable_dir(directory: Path) -> bool:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(directory, os.W_OK)
-
-
 def cache_dir(weights: Path) -> Path:
-    """Where converted forms of ``weights`` are kept."""
-    beside = weights.parent / 'converted'
-    if _writable_dir(beside):
-        return beside
-    return user_cache_dir() / 'converted' / _weights_digest(weights)[:16]
+    """Where converted forms of ``weights`` are kept: beside them, else the user cache, else a temporary one."""
+    for directory in (weights.parent / 'converted', user_cache_dir() / 'converted' / _weights_digest(weights)[:16]):
+        if can_write_dir(directory):
+            return directory
+    # Nothing to keep them in: convert on every start (slower) rather than not start at all.
+    directory = Path(tempfile.mkdtemp(prefix='tf_pose_ros_converted_'))
+    _LOG.warning('neither %s nor the user cache %s can be written: converted networks go to %s for this run only '
+                 '(each start converts again)', weights.parent, user_cache_dir(), directory)
+    return directory
 
 
 class ConversionCache:
