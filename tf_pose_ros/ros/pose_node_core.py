@@ -60,6 +60,7 @@ from tf_pose_ros.ros.stats import (
 )
 from tf_pose_ros.ros.transport import profile_path, use_large_frame_transport
 from tf_pose_ros.tracking import PoseTracker
+from tf_pose_ros.warmup import warm_up_tracking, warmup_image
 
 LOG_THROTTLE_S = 5.0
 NODE_NAME = 'pose_estimator'
@@ -141,6 +142,7 @@ class PoseNodeCore:
         self._invalid_reason = self._incompatible_reason = ''
         self._lost_reported = 0
         self._logged_causes: Set[str] = set()
+        self._first_frame_logged = False
         self._worker: Optional[threading.Thread] = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
@@ -161,6 +163,8 @@ class PoseNodeCore:
         self._swap_estimator(estimator)
         self.get_logger().info('loaded %s' % describe_estimator(estimator))
         self.get_logger().info(cache_report())
+        if self.config['tracking']:  # its first update imports the assignment solver: not on a camera frame
+            warm_up_tracking(estimator.warmup_persons)
         return True
 
     def _unload_estimator(self) -> None:
@@ -336,6 +340,11 @@ class PoseNodeCore:
             self.stats.count(DROPPED)
 
     def _work(self, slot: LatestFrameSlot) -> None:
+        # An engine's first call from a new thread sets up that thread's share of its pool (measured
+        # with OpenVINO: 80-300 ms once): paid here, before a camera frame can be waiting.
+        with self._estimator_lock:
+            if self._estimator is not None:
+                self._estimator.infer(warmup_image())
         while not slot.closed and self.context.ok():
             entry = slot.take(timeout=0.2, fresh=True)
             if entry is None:
@@ -388,6 +397,10 @@ class PoseNodeCore:
         split = {'transport': latency - (now - arrived), 'wait': started - arrived, 'decode': decoded - started,
                  'pipeline': inferred - decoded, 'message': now - inferred}
         self.stats.record(latency, now - started, now=now, split=split)
+        if not self._first_frame_logged:  # what a fresh start's first frame cost, for `make bench-startup`
+            self._first_frame_logged = True
+            self.get_logger().info('first frame: %s; network %.0f ms' % (
+                ', '.join('%s %.0f ms' % (k, v * 1e3) for k, v in split.items()), result.timings_ms['network']))
         self.persons_pub.publish(persons)
         if self._depth is not None and config['publish_markers'] and self.markers_pub.get_subscription_count() > 0:
             self.markers_pub.publish(skeleton_markers(persons, config['marker_lifetime']))

@@ -91,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> int:
            'following_latency_ms_median': following * 1e3, 'first_over_following': results[0][1] / following,
            'camera': '%s at %g Hz' % (args.size, args.rate),
            'node_log': [line for line in log.splitlines() if 'loaded' in line or 'cached' in line
-                        or 'subscribed' in line or 'convert' in line]}
+                        or 'subscribed' in line or 'convert' in line or 'first frame' in line]}
     if args.json:
         print(json.dumps(row, indent=1))
     else:
