@@ -94,9 +94,17 @@ def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_n
         # The best-effort driver is gone: back to reliable, and the reliable publisher's frames arrive.
         auto_node.wait_for(lambda: auto_node.node._image_input.reliability == 'reliable', timeout=10,
                            what='reliable again')
-        msg = encode_image_msg(astronaut, 'bgr8', auto_node.header())
         auto_node.image_pub = reliable_pub
-        assert len(auto_node.send(msg).persons) == 1
+        # The new reader is matched by the publisher a moment after it exists: send until answered.
+        for _ in range(10):
+            try:
+                persons = auto_node.send(encode_image_msg(astronaut, 'bgr8', auto_node.header()), timeout=2.0)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError('the reliable publisher never reached the node again')
+        assert len(persons.persons) == 1
     finally:
         auto_node.peer.destroy_publisher(reliable_pub)
         auto_node.image_pub = None
