@@ -191,7 +191,11 @@ def _cmd_warmup(args) -> int:
     from tf_pose_ros.warmup import warm_up
 
     logging.getLogger('tf_pose_ros').setLevel(logging.INFO)  # the conversion's progress
-    report = warm_up(config_from_args(args))
+    estimator = _make_estimator(args)
+    try:
+        report = warm_up(estimator)
+    finally:
+        estimator.close()
     print('warmed up %s: %s; %d people on the warm-up photo'
           % (report.description, ', '.join('%s %.2f s' % item for item in report.seconds.items()), report.people))
     print(cache_report())

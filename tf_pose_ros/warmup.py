@@ -49,17 +49,12 @@ class WarmupReport:
     seconds: Dict[str, float]
 
 
-def warm_up(config) -> WarmupReport:
-    """Load ``config``'s network (converting it on first use), compile every stage, warm the tracker."""
-    from tf_pose_ros.estimator import PoseEstimator
-
-    estimator = PoseEstimator.from_config(config)
-    try:
-        tracking = warm_up_tracking(estimator.warmup_persons)
-        description = '%s at %dx%d (%s, %s, %s)' % (estimator.model, *estimator.resolution, estimator.backend,
-                                                   estimator.precision, estimator.device)
-        return WarmupReport(description, len(estimator.warmup_persons),
-                            {'network': estimator.network_seconds, 'first frame': estimator.warmup_seconds,
-                             'tracking': tracking})
-    finally:
-        estimator.close()
+def warm_up(estimator) -> WarmupReport:
+    """What building ``estimator`` did (open the network, converting it on first use; compile every
+    stage on the warm-up photo), plus warming the tracker."""
+    tracking = warm_up_tracking(estimator.warmup_persons)
+    description = '%s at %dx%d (%s, %s, %s)' % (estimator.model, *estimator.resolution, estimator.backend,
+                                               estimator.precision, estimator.device)
+    return WarmupReport(description, len(estimator.warmup_persons),
+                        {'network': estimator.network_seconds, 'first frame': estimator.warmup_seconds,
+                         'tracking': tracking})

@@ -61,6 +61,14 @@ def _policy_name(policy) -> str:
     return BEST_EFFORT
 
 
+def resolve_topic(node, topic: str) -> str:
+    """``topic`` fully resolved for ``node``; ValueError naming it when it is no valid topic name."""
+    try:
+        return node.resolve_topic_name(topic)
+    except Exception as err:  # rclpy's RCLError does not name the topic
+        raise ValueError('topic %r: %s' % (topic, err)) from None
+
+
 class AdaptiveSubscription:
     """A subscription of a node whose reliability is fixed or, with ``mode`` auto, follows the publishers.
 
@@ -83,7 +91,7 @@ class AdaptiveSubscription:
         self._on_incompatible = on_incompatible
         self._on_change = on_change
         self.mode = mode
-        self.topic_name: str = node.resolve_topic_name(topic)
+        self.topic_name: str = resolve_topic(node, topic)
         self.subscription = None
         self.reliability: Optional[str] = None
         self.publishers: List[PublisherInfo] = []

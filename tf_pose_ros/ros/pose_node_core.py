@@ -27,7 +27,7 @@ from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
-from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription
+from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription, resolve_topic
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for, stamp_ns
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
@@ -102,7 +102,7 @@ class PoseNodeCore:
     def image_topic_name(self) -> str:
         """The fully resolved topic the node takes its frames from (…/compressed with use_compressed)."""
         topic = self.config['image_topic'] + ('/compressed' if self.config['use_compressed'] else '')
-        return self.resolve_topic_name(topic)
+        return resolve_topic(self, topic)
 
     @property
     def depth_input(self) -> Optional[DepthInput]:
