@@ -342,9 +342,12 @@ class PoseNodeCore:
     def _work(self, slot: LatestFrameSlot) -> None:
         # An engine's first call from a new thread sets up that thread's share of its pool (measured
         # with OpenVINO: 80-300 ms once): paid here, before a camera frame can be waiting.
-        with self._estimator_lock:
-            if self._estimator is not None:
-                self._estimator.infer(warmup_image())
+        try:
+            with self._estimator_lock:
+                if self._estimator is not None:
+                    self._estimator.infer(warmup_image())
+        except Exception as err:  # the first frame pays instead; the thread must start regardless
+            self.get_logger().warning('warm-up of the inference thread failed: %s' % err)
         while not slot.closed and self.context.ok():
             entry = slot.take(timeout=0.2, fresh=True)
             if entry is None:
