@@ -184,7 +184,8 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     for name, value, reason in [('resolution', '431x368', 'multiples of 16'), ('model', 'resnet', 'unknown model'),
-                                ('device', 'tpu', 'device'), ('upsample_ratio', 0.1, 'out of range'),
+                                ('device', 'tpu', 'device'), ('upsample_ratio', 9.0, 'out of range'),
+                                ('decoder', 'fast', 'decoder'),
                                 ('image_topic', 'other', 'read-only'), ('qos_depth', 5, 'read-only')]:
         result = _set(harness, name, value)
         assert not result.successful and reason in result.reason, (name, result.reason)
