@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
-from tf_pose_ros.decoders.registry import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from tf_pose_ros.decoders.registry import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE, get_spec
 
 #: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).

@@ -1,21 +1,19 @@
-"""The decoders by name, their default upsample ratios, and the interface the estimator uses."""
+"""The decoders by name (the names and default ratios are in the package) and their interface."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Protocol, Sequence, Tuple
+from typing import Any, List, Protocol, Sequence, Tuple
 
 import numpy as np
 
 from tf_pose_ros import grouping
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.decoders.original import OriginalDecoder
 from tf_pose_ros.decoders.refined import RefinedDecoder
 from tf_pose_ros.decoders.refined import warmup as refined_warmup
 from tf_pose_ros.grouping import GroupedPerson
 
-DECODERS: Tuple[str, ...] = ('refined', 'original')
-DEFAULT_DECODER = 'refined'
-#: The upsample ratio each decoder runs at when the configuration leaves it unset.
-DEFAULT_RATIOS: Dict[str, float] = {'refined': 1.0, 'original': 4.0}
+__all__ = ['DECODERS', 'DEFAULT_DECODER', 'DEFAULT_RATIOS', 'Decoder', 'make_decoder', 'warmup']
 
 
 class Decoder(Protocol):
