@@ -198,6 +198,13 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert harness.node.get_parameter('model_path').value == ''
     # The running configuration keeps working after the rejections.
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
+    assert harness.node.get_parameter('decoder').value == 'refined'
+
+    # The decoder reloads like every other estimator setting; ratio 0.0 runs the decoder's own.
+    result = _set(harness, 'decoder', 'original')
+    assert result.successful, result.reason
+    assert harness.node.estimator.config.decoder == 'original' and harness.node.estimator.upsample_ratio == 4.0
+    assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     assert _set(harness, 'min_person_score', 5.0).successful
     assert harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons == []
