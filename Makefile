@@ -7,7 +7,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
 # frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
-.PHONY: setup demo lint test test-core bench bench-node bench-startup bench-perception clean
+.PHONY: setup demo lint test test-core bench bench-node bench-startup bench-perception eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,16 @@ test-core: setup
 
 bench: setup
 	$(PY) -m tf_pose_ros.cli bench $(ARGS)
+
+# COCO keypoint AP on the development subset of val2017 beside the repository (../shared/coco_val_dev),
+# with the default settings; ARGS adds flags, e.g. ARGS="--precision bf16 --compare 'decoder=original'".
+COCO_DEV ?= ../shared/coco_val_dev
+eval: setup
+	@test -f $(COCO_DEV)/person_keypoints.json -a -d $(COCO_DEV)/images || \
+		{ echo "make eval: no COCO development set at $(COCO_DEV) (person_keypoints.json and images/);" \
+		       "set COCO_DEV=DIR" >&2; exit 1; }
+	$(VENV)/bin/tf-pose-ros eval --annotations $(COCO_DEV)/person_keypoints.json --images $(COCO_DEV)/images \
+		--no-progress $(ARGS)
 
 bench-node: setup
 	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)

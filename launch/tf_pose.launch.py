@@ -50,6 +50,9 @@ def generate_launch_description() -> LaunchDescription:
             'precision', default_value='fp32', choices=['fp32', 'bf16', 'fp16'],
             description='network precision (bf16/fp16 where the engine and CPU support them)'),
         DeclareLaunchArgument(
+            'decoder', default_value='refined', choices=['refined', 'original'],
+            description="post-processing: 'refined' (sub-pixel, more accurate) or 'original' (tf-pose-estimation's)"),
+        DeclareLaunchArgument(
             'depth_topic', default_value='',
             description="depth image registered to the colour image, for 3D keypoints; '' = no 3D"),
         DeclareLaunchArgument(
@@ -76,6 +79,7 @@ def generate_launch_description() -> LaunchDescription:
         'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
         'backend': ParameterValue(LaunchConfiguration('backend'), value_type=str),
         'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
+        'decoder': ParameterValue(LaunchConfiguration('decoder'), value_type=str),
         'depth_topic': ParameterValue(LaunchConfiguration('depth_topic'), value_type=str),
         'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
     }

@@ -34,10 +34,14 @@ def mobilenet_v2_small_path():
 
 @pytest.fixture(scope='session')
 def estimator(mobilenet_thin_path):
-    """One mobilenet_thin estimator at 432x368, ratio 4, on the CPU, shared by the tests."""
+    """One mobilenet_thin estimator at 432x368, ratio 4, on the CPU, shared by the tests.
+
+    It runs the original decoder: the tests that compare with the original's people use it.
+    """
     from tf_pose_ros.estimator import PoseEstimator
 
-    return PoseEstimator('mobilenet_thin', resolution='432x368', upsample_ratio=4.0, device='cpu')
+    return PoseEstimator('mobilenet_thin', resolution='432x368', upsample_ratio=4.0, device='cpu',
+                         decoder='original')
 
 
 @pytest.fixture(scope='session')

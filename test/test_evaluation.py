@@ -265,3 +265,69 @@ def test_cli_missing_annotations(tmp_path):
                                       str(tmp_path)])
     with pytest.raises(CliError, match='--annotations file not found'):
         run_eval(args, lambda _: pytest.fail('no estimator for a missing annotation file'))
+
+
+def test_an_image_of_another_size_than_annotated_is_skipped(tmp_path, estimator, known_entries):
+    name, image, people = known_entries[0]
+    path = _write_set(tmp_path, [(name, image, people), ('small.png', known_entries[1][1], known_entries[1][2])])
+    # The second image is replaced by a half-size copy: its keypoints would be scored at wrong places.
+    small = known_entries[1][1]
+    cv2.imwrite(str(tmp_path / 'small.png'), cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2)))
+    result = evaluate(estimator, path, tmp_path, progress=False)
+    assert result.image_count == 1
+    assert [(s['file'].split('/')[-1], s['reason']) for s in result.skipped] == [
+        ('small.png', 'image is 320x240, its annotation says 640x480')]
+    assert result.stats['AP'] > 0.75  # the other image alone is scored
+    assert 'not the annotated size' in format_table(result)
+
+
+def test_an_annotation_file_without_people_is_refused(tmp_path, estimator, known_entries):
+    path = _write_set(tmp_path, known_entries[:1])
+    data = json.loads(path.read_text())
+    data['categories'] = [{'id': 1, 'name': 'dog', 'supercategory': 'animal'}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r'has no "person" category \(it has: dog\)'):
+        evaluate(estimator, path, tmp_path)
+
+
+def test_other_categories_in_the_file_do_not_change_the_people_ap(tmp_path, estimator, known_entries):
+    path = _write_set(tmp_path, known_entries)
+    plain = evaluate(estimator, path, tmp_path, progress=False)
+    data = json.loads(path.read_text())
+    data['categories'].append({'id': 18, 'name': 'dog', 'supercategory': 'animal'})
+    data['annotations'].append({'id': 99, 'image_id': 1, 'category_id': 18, 'iscrowd': 0, 'bbox': [5, 5, 50, 50],
+                                'area': 2500.0, 'segmentation': [], 'num_keypoints': 0, 'keypoints': [0] * 51})
+    path.write_text(json.dumps(data))
+    mixed = evaluate(estimator, path, tmp_path, progress=False)
+    assert mixed.stats == plain.stats
+
+
+def test_evaluate_many_interleaves_configurations(tmp_path, estimator, known_entries, mobilenet_thin_path):
+    from tf_pose_ros.estimator import PoseEstimator
+    from tf_pose_ros.evaluation import evaluate_many, format_rows
+
+    refined = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder='refined')
+    try:
+        path = _write_set(tmp_path, known_entries)
+        first, second = evaluate_many([estimator, refined], path, tmp_path, progress=False)
+        alone = evaluate(refined, path, tmp_path, progress=False)
+    finally:
+        refined.close()
+    assert second.stats == alone.stats and first.stats == evaluate(estimator, path, tmp_path, progress=False).stats
+    # The refined decoder adds the astronaut's partial second hypothesis (test_decoders.py) at a
+    # lower score: it finds everyone, as precisely.
+    assert first.detections == 4 and 4 <= second.detections <= 6
+    assert second.stats['AP50'] == 1.0 and second.stats['AP'] > 0.75 and second.stats['AR'] > 0.75
+    table = format_rows([('original', first), ('refined', second)])
+    assert table.splitlines()[0].startswith('| configuration') and 'refined |' in table.splitlines()[-1]
+
+
+@pytest.mark.parametrize('text, message', [('decoder', 'NAME=VALUE'), ('speed=3', 'NAME=VALUE'),
+                                           ('threads=two', 'not a number'), ('decoder=fast', "decoder 'fast'")])
+def test_cli_compare_refuses_bad_settings(tmp_path, text, message):
+    from tf_pose_ros.cli import CliError
+
+    args = _eval_parser().parse_args(['eval', '--annotations', str(tmp_path / 'a.json'), '--images', str(tmp_path),
+                                      '--compare', text])
+    with pytest.raises(CliError, match=message):
+        run_eval(args)

@@ -184,7 +184,8 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     for name, value, reason in [('resolution', '431x368', 'multiples of 16'), ('model', 'resnet', 'unknown model'),
-                                ('device', 'tpu', 'device'), ('upsample_ratio', 0.1, 'out of range'),
+                                ('device', 'tpu', 'device'), ('upsample_ratio', 9.0, 'out of range'),
+                                ('decoder', 'fast', 'decoder'),
                                 ('image_topic', 'other', 'read-only'), ('qos_depth', 5, 'read-only')]:
         result = _set(harness, name, value)
         assert not result.successful and reason in result.reason, (name, result.reason)
@@ -196,6 +197,13 @@ def test_runtime_parameter_changes(harness, astronaut, tmp_path):
     assert harness.node.get_parameter('resolution').value == '320x240'
     assert harness.node.get_parameter('model_path').value == ''
     # The running configuration keeps working after the rejections.
+    assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
+    assert harness.node.get_parameter('decoder').value == 'refined'
+
+    # The decoder reloads like every other estimator setting; ratio 0.0 runs the decoder's own.
+    result = _set(harness, 'decoder', 'original')
+    assert result.successful, result.reason
+    assert harness.node.estimator.config.decoder == 'original' and harness.node.estimator.upsample_ratio == 4.0
     assert len(harness.send(encode_image_msg(astronaut, 'bgr8', harness.header())).persons) == 1
 
     assert _set(harness, 'min_person_score', 5.0).successful

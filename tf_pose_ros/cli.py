@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
@@ -28,8 +29,11 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--model-dir', help='directory searched first for <model>/graph_opt.pb')
     parser.add_argument('--resolution', default=None,
                         help="network input WIDTHxHEIGHT, multiples of 16 (default: the model's, e.g. 432x368)")
-    parser.add_argument('--upsample-ratio', type=float, default=4.0,
-                        help='heatmap/PAF upsampling before grouping (default: %(default)s)')
+    parser.add_argument('--decoder', default=DEFAULT_DECODER, choices=DECODERS,
+                        help="post-processing: refined (sub-pixel, default) or original (tf-pose-estimation's)")
+    parser.add_argument('--upsample-ratio', type=float, default=None,
+                        help="heatmap/PAF upsampling before grouping (default: the decoder's own, "
+                             + ', '.join('%s %g' % item for item in DEFAULT_RATIOS.items()) + ')')
     parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
     parser.add_argument('--scales', default='1.0',
                         help='comma-separated input scales whose maps are averaged (default: %(default)s)')
@@ -46,7 +50,8 @@ def config_from_args(args) -> EstimatorConfig:
     return EstimatorConfig(model='custom' if args.model_path else args.model, model_path=args.model_path or '',
                            model_dir=args.model_dir or '', resolution=args.resolution,
                            upsample_ratio=args.upsample_ratio, scales=args.scales, device=args.device,
-                           backend=args.backend, precision=args.precision, threads=args.threads)
+                           backend=args.backend, precision=args.precision, threads=args.threads,
+                           decoder=args.decoder)
 
 
 def _make_estimator(args):
@@ -202,44 +207,98 @@ def _cmd_warmup(args) -> int:
     return 0
 
 
+def parse_overrides(text: str) -> dict:
+    """'decoder=original upsample_ratio=4' -> {'decoder': 'original', 'upsample_ratio': 4.0}."""
+    from tf_pose_ros.config import setting_names, settings_help
+
+    defaults = settings_help()
+    changes: dict = {}
+    for item in text.split():
+        name, sep, value = item.partition('=')
+        name = name.strip().replace('-', '_')
+        if not sep or name not in setting_names():
+            raise CliError('--compare %r: expected NAME=VALUE items with NAME one of %s'
+                           % (text, ', '.join(setting_names())))
+        default = defaults[name]['default']
+        try:
+            changes[name] = (int(value) if isinstance(default, int) and not isinstance(default, bool)
+                             else float(value) if name == 'upsample_ratio' else value)
+        except ValueError:
+            raise CliError('--compare %r: %s=%r is not a number' % (text, name, value)) from None
+    if not changes:
+        raise CliError('--compare needs at least one NAME=VALUE')
+    return changes
+
+
 def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     """The ``eval`` command: prints the table, writes --json; 1 when images were skipped.
 
-    ``make_estimator(args)`` builds the estimator (default: from the model flags).
+    ``make_estimator(args)`` builds the estimator (default: from the model flags). With
+    ``--compare`` every configuration (the flags', then each comparison's) is evaluated in one
+    interleaved run.
     """
-    from tf_pose_ros.evaluation import evaluate, format_table
+    from tf_pose_ros.config import ConfigError
+    from tf_pose_ros.evaluation import evaluate_many, format_rows
 
-    make_estimator = make_estimator or _make_estimator
     if args.max_images is not None and args.max_images < 1:
         raise CliError('--max-images must be at least 1')
-    from tf_pose_ros.config import parse_scales
-
     try:
-        scales = parse_scales(args.scales)
-    except ValueError as err:
+        base = config_from_args(args)
+        configs = [base] + [base.replace(**parse_overrides(text)) for text in args.compare or ()]
+    except ConfigError as err:
         raise CliError(str(err)) from None
     # Fail on a bad --annotations/--images before the slow network load.
     for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
                               (args.images, '--images directory', Path.is_dir)):
         if not check(Path(path)):
             raise CliError('%s not found: %s' % (what, path))
-    estimator = make_estimator(args)
+    labels = ['flags'] + list(args.compare or ())
+    estimators = []
+    built = make_estimator is None  # the caller's estimator stays open
     try:
-        result = evaluate(estimator, args.annotations, args.images, progress=not args.no_progress,
-                          max_images=args.max_images)
-    except (OSError, ValueError) as err:
-        raise CliError(str(err)) from None
-    print(format_table(result))
+        if make_estimator is not None:
+            estimators.append(make_estimator(args))
+        else:
+            from tf_pose_ros.allocator import keep_freed_memory
+            from tf_pose_ros.estimator import PoseEstimator
+
+            keep_freed_memory()
+            estimators = [PoseEstimator.from_config(config) for config in configs]
+        try:
+            results = evaluate_many(estimators, args.annotations, args.images, progress=not args.no_progress,
+                                    max_images=args.max_images)
+        except (OSError, ValueError) as err:
+            raise CliError(str(err)) from None
+    finally:
+        for estimator in estimators if built else ():
+            estimator.close()
+    labels = [_describe_estimator(e, label) for e, label in zip(estimators, labels)]
+    print(format_rows(list(zip(labels, results)), labelled=len(results) > 1))
     if args.json:
-        report = {'annotations': str(args.annotations), 'images': str(args.images),
-                  'model': getattr(estimator, 'model', None),
-                  'resolution': list(getattr(estimator, 'resolution', ())) or None,
-                  'scales': list(scales)}
-        report.update(result.to_dict())
+        reports = []
+        for estimator, label, result in zip(estimators, labels, results):
+            report = {'annotations': str(args.annotations), 'images': str(args.images), 'label': label,
+                      'model': getattr(estimator, 'model', None),
+                      'resolution': list(getattr(estimator, 'resolution', ())) or None,
+                      'decoder': getattr(getattr(estimator, 'config', None), 'decoder', None),
+                      'upsample_ratio': getattr(estimator, 'upsample_ratio', None),
+                      'precision': getattr(estimator, 'precision', None),
+                      'scales': list(getattr(estimator, 'scales', ()) or ()) or None}
+            report.update(result.to_dict())
+            reports.append(report)
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1) + '\n')
-    return 1 if result.skipped else 0
+        out.write_text(json.dumps(reports[0] if len(reports) == 1 else reports, indent=1) + '\n')
+    return 1 if results[0].skipped else 0
+
+
+def _describe_estimator(estimator, label: str) -> str:
+    """A table label: the comparison's text, or what the estimator runs for the flags' row."""
+    config = getattr(estimator, 'config', None)
+    if config is None or label != 'flags':
+        return label
+    return '%s %s %s ratio %g' % (config.model, config.decoder, getattr(estimator, 'precision', config.precision),
+                                  config.map_ratio)
 
 
 def _cmd_models(args) -> int:
@@ -308,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help='evaluate only the first N images (by id)')
     evaluation.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
     evaluation.add_argument('--no-progress', action='store_true', help='no progress bar')
+    evaluation.add_argument('--compare', action='append', metavar="'NAME=VALUE ...'",
+                            help='also evaluate the flags\' configuration with these settings changed, in the '
+                                 "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4')")
     _add_model_args(evaluation)
     evaluation.set_defaults(func=run_eval)
 

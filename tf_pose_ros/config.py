@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE, get_spec
 
 #: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).
@@ -84,6 +85,13 @@ def validate_upsample_ratio(ratio) -> float:
     return _positive_number(ratio, 'upsample ratio', MAX_UPSAMPLE_RATIO)
 
 
+def parse_upsample_ratio(value) -> Optional[float]:
+    """None or 0 (the decoder's own ratio) -> None; else validate_upsample_ratio's number."""
+    if value is None or (not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0):
+        return None
+    return validate_upsample_ratio(value)
+
+
 def parse_scales(value) -> Tuple[float, ...]:
     """'1.0,0.5' or a sequence of numbers -> (1.0, 0.5), each in (0, 4]; ValueError otherwise."""
     parts = str(value).split(',') if isinstance(value, str) else list(value)
@@ -108,6 +116,11 @@ def _choice(value, what: str, choices) -> str:
 def parse_backend(value) -> str:
     """One of BACKENDS (case-insensitive); ValueError otherwise."""
     return _choice(value, 'backend', BACKENDS)
+
+
+def parse_decoder(value) -> str:
+    """One of DECODERS (case-insensitive); ValueError otherwise."""
+    return _choice(value, 'decoder', DECODERS)
 
 
 def parse_precision(value) -> str:
@@ -165,8 +178,11 @@ class EstimatorConfig:
     model_dir: str = _setting('', 'directory searched first for <model>/graph_opt.pb')
     resolution: Optional[Tuple[int, int]] = _setting(
         None, "network input WIDTHxHEIGHT, multiples of 16; '' = the model's", param_default='432x368')
-    upsample_ratio: float = _setting(4.0, 'heatmap/PAF upsampling before grouping',
-                                     param_range=(0.5, MAX_UPSAMPLE_RATIO))
+    decoder: str = _setting(DEFAULT_DECODER, "post-processing: 'refined' (sub-pixel, default) or 'original' "
+                            "(tf-pose-estimation's exactly)", choices=DECODERS)
+    upsample_ratio: Optional[float] = _setting(
+        None, "heatmap/PAF upsampling before grouping; 0 = the decoder's own (refined 1, original 4)",
+        param_default=0.0, param_range=(0.0, MAX_UPSAMPLE_RATIO))
     scales: Tuple[float, ...] = _setting((1.0,), 'input scales whose maps are averaged (multi-scale inference)',
                                          param_default=[1.0])
     device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
@@ -183,7 +199,8 @@ class EstimatorConfig:
             'model_path': model_path,
             'model_dir': _path_text(self.model_dir, 'model_dir'),
             'resolution': (None if self.resolution in (None, '') else parse_resolution(self.resolution)),
-            'upsample_ratio': validate_upsample_ratio(self.upsample_ratio),
+            'decoder': parse_decoder(self.decoder),
+            'upsample_ratio': parse_upsample_ratio(self.upsample_ratio),
             'scales': parse_scales(self.scales),
             'device': str(self.device).strip().lower(),
             'backend': parse_backend(self.backend),
@@ -202,6 +219,11 @@ class EstimatorConfig:
         spec = MODELS.get(self.model) if not self.model_path else None
         return (spec or get_spec(DEFAULT_MODEL)).default_resolution
 
+    @property
+    def map_ratio(self) -> float:
+        """The upsample ratio run: ``upsample_ratio``, or the decoder's own when that is unset."""
+        return self.upsample_ratio if self.upsample_ratio is not None else DEFAULT_RATIOS[self.decoder]
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'EstimatorConfig':
         """A config from the settings in ``values`` (other keys ignored, missing ones default)."""
@@ -213,9 +235,9 @@ class EstimatorConfig:
         return replace(self, **changes)
 
     def describe(self) -> str:
-        """One line for logs: model, resolution, engine and precision."""
-        return '%s at %s, backend %s, %s' % (self.model, format_resolution(self.input_resolution),
-                                             self.backend, self.precision)
+        """One line for logs: model, resolution, engine, precision and decoder."""
+        return '%s at %s, backend %s, %s, decoder %s' % (self.model, format_resolution(self.input_resolution),
+                                                         self.backend, self.precision, self.decoder)
 
 
 def setting_names() -> Tuple[str, ...]:

@@ -7,21 +7,13 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros import grouping
 from tf_pose_ros.config import EstimatorConfig
+from tf_pose_ros.decoders import registry
 from tf_pose_ros.engines import Network, open_network
 from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL
-from tf_pose_ros.parts import NUM_PARTS
 from tf_pose_ros.people import PoseResult, persons_from_grouping
-from tf_pose_ros.postprocess import (
-    ReplicatedPeakFinder,
-    postprocess_multiscale,
-    replication_ratio,
-    scale_resolutions,
-    split_output,
-    upsampled_size,
-)
+from tf_pose_ros.postprocess import scale_resolutions, upsampled_size
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
 from tf_pose_ros.warmup import warmup_image
 
@@ -37,19 +29,22 @@ class PoseEstimator:
     input (width, height) or 'WxH'; the model's training resolution by default. With several
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
-    engine (engines/). The network runs once here on a bundled photo of people, which compiles (or
-    loads from numba's disk cache) every post-processing and grouping path, so the first real frame
-    is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
+    engine (engines/), ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs
+    the decoder's own ratio). The network runs once here on a bundled photo of people, which
+    compiles (or loads from numba's disk cache) every post-processing and grouping path, so the first
+    real frame is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
     one thread at a time (engines and buffers are reused from frame to frame).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
-                 resolution=None, upsample_ratio: float = 4.0, device: str = 'auto',
+                 resolution=None, upsample_ratio: Optional[float] = None, device: str = 'auto',
                  model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
-                 backend: str = 'auto', precision: str = 'fp32', threads: int = 0):
+                 backend: str = 'auto', precision: str = 'fp32', threads: int = 0,
+                 decoder: str = registry.DEFAULT_DECODER):
         self._setup(EstimatorConfig(model=model, model_path=model_path or '', model_dir=model_dir or '',
                                     resolution=resolution, upsample_ratio=upsample_ratio, scales=tuple(scales),
-                                    device=device, backend=backend, precision=precision, threads=threads))
+                                    device=device, backend=backend, precision=precision, threads=threads,
+                                    decoder=decoder))
 
     @classmethod
     def from_config(cls, config: EstimatorConfig) -> 'PoseEstimator':
@@ -62,10 +57,10 @@ class PoseEstimator:
         self.config = config
         self.model = config.model
         self.resolution: Tuple[int, int] = config.input_resolution
-        self.upsample_ratio = config.upsample_ratio
+        self.upsample_ratio = config.map_ratio
         self.scales = config.scales
         self._input_sizes = scale_resolutions(self.resolution, config.scales)
-        self._peak_finder = ReplicatedPeakFinder()
+        self.decoder = registry.make_decoder(config.decoder)
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
@@ -73,7 +68,7 @@ class PoseEstimator:
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         opened = time.perf_counter()
         try:
-            grouping.warmup()
+            registry.warmup()
             #: The people found on the warm-up photo (the tracker's warm-up uses them).
             self.warmup_persons = self.infer(warmup_image()).persons
         except BaseException:
@@ -107,19 +102,9 @@ class PoseEstimator:
         t_pre = time.perf_counter()
         outputs = [self.network(net_input[np.newaxis])[0] for net_input in net_inputs]
         t_net = time.perf_counter()
-        ratio = replication_ratio(outputs[0].shape, self.map_size) if len(outputs) == 1 else 0
-        if ratio:
-            # The maps are the output replicated: find the peaks on it and group at its size.
-            if not np.isfinite(outputs[0]).all():
-                raise ValueError('network output contains NaN or infinity')
-            heat, paf = split_output(outputs[0])
-            parts, ys, xs = self._peak_finder(heat[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
-            t_post = time.perf_counter()
-            grouped = grouping.group_peaks_at_ratio(parts, ys, xs, heat, paf, ratio)
-        else:
-            peaks, heat, paf = postprocess_multiscale(outputs, self.map_size)
-            t_post = time.perf_counter()
-            grouped = grouping.group_people(peaks, heat, paf)
+        found = self.decoder.find_parts(outputs, self.resolution, self.map_size)
+        t_post = time.perf_counter()
+        grouped = self.decoder.group(found)
         t_group = time.perf_counter()
         image_size = (image.shape[1], image.shape[0])
         persons = persons_from_grouping(grouped, self.map_size, image_size)

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: COCOeval's keypoint stats, in its order.
 STAT_NAMES: Tuple[str, ...] = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl')
@@ -76,8 +76,19 @@ def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
              max_images: Optional[int] = None) -> EvalResult:
     """Run ``estimator`` on the images with person annotations and score it with COCOeval.
 
-    Images that are missing or unreadable are left out of the scoring and listed in
-    ``result.skipped``. With no detection at all the stats are zero and ``result.message`` says so.
+    Images that are missing, unreadable or of another size than their annotation says are left
+    out of the scoring and listed in ``result.skipped``. With no detection at all the stats are
+    zero and ``result.message`` says so.
+    """
+    return evaluate_many([estimator], annotations_path, images_dir, progress, max_images)[0]
+
+
+def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: bool = True,
+                  max_images: Optional[int] = None) -> List[EvalResult]:
+    """evaluate() for several estimators at once, interleaved image by image.
+
+    Each image is read once and given to every estimator in turn, so their times are measured
+    under the same conditions (a machine slowing down mid-run slows them all) and comparable.
     """
     import cv2
     from tqdm import tqdm
@@ -92,7 +103,9 @@ def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
     coco_gt = _load_ground_truth(annotations_path)
     cat_ids = coco_gt.getCatIds(catNms=['person'])
     if not cat_ids:
-        raise ValueError('%s has no "person" category' % annotations_path)
+        names = sorted(c.get('name', '?') for c in coco_gt.loadCats(coco_gt.getCatIds()))
+        raise ValueError('%s has no "person" category (it has: %s); keypoint AP needs person annotations'
+                         % (annotations_path, ', '.join(names) or 'none'))
     # Like the original: every image with a person annotation, in id order.
     image_ids = sorted(coco_gt.getImgIds(catIds=cat_ids))
     if not image_ids:
@@ -100,51 +113,68 @@ def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
     if max_images is not None:
         image_ids = image_ids[:max_images]
 
-    results: List[Dict[str, Any]] = []
+    results: List[List[Dict[str, Any]]] = [[] for _ in estimators]
+    elapsed_ms = [0.0] * len(estimators)
     skipped: List[Dict[str, str]] = []
     evaluated: List[int] = []
-    elapsed_ms = 0.0
     bar = tqdm(image_ids, unit='image', desc='eval', file=sys.stderr, disable=not progress)
     for image_id in bar:
         meta = coco_gt.loadImgs(image_id)[0]
         path = images_dir / meta['file_name']
-        if not path.is_file():
-            skipped.append({'file': str(path), 'reason': 'file not found'})
-            continue
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image, reason = _read_image(cv2, path, meta)
         if image is None:
-            skipped.append({'file': str(path), 'reason': 'cannot read as an image'})
+            skipped.append({'file': str(path), 'reason': reason})
             continue
-        start = time.perf_counter()
+        poses = []
         try:
-            pose = estimator.infer(image)
+            for k, estimator in enumerate(estimators):
+                start = time.perf_counter()
+                poses.append(estimator.infer(image))
+                elapsed_ms[k] += (time.perf_counter() - start) * 1e3
         except InvalidImageError as err:
             skipped.append({'file': str(path), 'reason': str(err)})
             continue
-        elapsed_ms += (time.perf_counter() - start) * 1e3
         evaluated.append(image_id)
-        for person in pose.persons:
-            results.append({'image_id': image_id, 'category_id': cat_ids[0],
-                            'keypoints': person_to_coco(person), 'score': float(person.score)})
-        bar.set_postfix(persons=len(pose.persons), refresh=False)
+        for k, pose in enumerate(poses):
+            for person in pose.persons:
+                results[k].append({'image_id': image_id, 'category_id': cat_ids[0],
+                                   'keypoints': person_to_coco(person), 'score': float(person.score)})
+        bar.set_postfix(persons=len(poses[0].persons), refresh=False)
     bar.close()
     for entry in skipped:
         _LOG.warning('skipped %s: %s', entry['file'], entry['reason'])
 
-    result = EvalResult(stats=_zero_stats(), image_count=len(evaluated),
-                        mean_time_ms=elapsed_ms / len(evaluated) if evaluated else 0.0,
-                        detections=len(results), skipped=skipped, results=results)
-    if not evaluated:
-        result.message = 'no image could be read: nothing was evaluated'
-    elif not results:
-        # loadRes cannot take an empty list; with nothing detected every AP and AR is zero anyway.
-        result.message = 'no person detected in %d image(s): AP and AR are 0' % len(evaluated)
-    else:
-        result.stats, result.summary = _score(coco_gt, results, evaluated)
-    return result
+    outcome = []
+    for k in range(len(estimators)):
+        result = EvalResult(stats=_zero_stats(), image_count=len(evaluated),
+                            mean_time_ms=elapsed_ms[k] / len(evaluated) if evaluated else 0.0,
+                            detections=len(results[k]), skipped=list(skipped), results=results[k])
+        if not evaluated:
+            result.message = 'no image could be used: nothing was evaluated'
+        elif not results[k]:
+            # loadRes cannot take an empty list; with nothing detected every AP and AR is zero anyway.
+            result.message = 'no person detected in %d image(s): AP and AR are 0' % len(evaluated)
+        else:
+            result.stats, result.summary = _score(coco_gt, results[k], evaluated, cat_ids[0])
+        outcome.append(result)
+    return outcome
 
 
-def _score(coco_gt, results, image_ids) -> Tuple[Dict[str, float], str]:
+def _read_image(cv2, path: Path, meta) -> Tuple[Any, str]:
+    """(image, '') or (None, why it cannot be scored against its annotation)."""
+    if not path.is_file():
+        return None, 'file not found'
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        return None, 'cannot read as an image'
+    width, height = meta.get('width'), meta.get('height')
+    if (width, height) != (image.shape[1], image.shape[0]):
+        # Keypoints are in the annotated image's pixels: another size would score wrong positions.
+        return None, 'image is %dx%d, its annotation says %sx%s' % (image.shape[1], image.shape[0], width, height)
+    return image, ''
+
+
+def _score(coco_gt, results, image_ids, person_id: int) -> Tuple[Dict[str, float], str]:
     from pycocotools.cocoeval import COCOeval
 
     text = io.StringIO()
@@ -153,26 +183,39 @@ def _score(coco_gt, results, image_ids) -> Tuple[Dict[str, float], str]:
         coco_eval = COCOeval(coco_gt, coco_dt, 'keypoints')
         # Skipped images are not scored: their people would count as misses of the network.
         coco_eval.params.imgIds = list(image_ids)
+        coco_eval.params.catIds = [person_id]  # other categories of the file are not ours to score
         coco_eval.evaluate()
         coco_eval.accumulate()
         coco_eval.summarize()
     return {name: float(value) for name, value in zip(STAT_NAMES, coco_eval.stats)}, text.getvalue()
 
 
-def format_table(result: EvalResult) -> str:
+def format_table(result: EvalResult, label: str = '') -> str:
     """The original's experiments-table row style (4 decimals), plus time per image and counts."""
-    headers = list(STAT_HEADERS) + ['ms/image', 'images']
-    cells = ['%.4f' % result.stats[name] for name in STAT_NAMES]
-    cells += ['%.1f' % result.mean_time_ms, '%d' % result.image_count]
-    widths = [max(10, len(h)) for h in headers]
+    return format_rows([(label, result)]) if label else format_rows([('', result)], labelled=False)
+
+
+def format_rows(rows: Sequence[Tuple[str, EvalResult]], labelled: bool = True) -> str:
+    """One table row per (label, result), e.g. the configurations of one interleaved run."""
+    headers = (['configuration'] if labelled else []) + list(STAT_HEADERS) + ['ms/image', 'images']
+    table = []
+    for label, result in rows:
+        cells = [label] if labelled else []
+        cells += ['%.4f' % result.stats[name] for name in STAT_NAMES]
+        cells += ['%.1f' % result.mean_time_ms, '%d' % result.image_count]
+        table.append(cells)
+    widths = [max([10, len(h)] + [len(cells[i]) for cells in table]) for i, h in enumerate(headers)]
     lines = ['| ' + ' | '.join(h.ljust(w) for h, w in zip(headers, widths)) + ' |',
-             '|' + '|'.join('-' * (w + 2) for w in widths) + '|',
-             '| ' + ' | '.join(c.rjust(w) for c, w in zip(cells, widths)) + ' |']
-    if result.skipped:
-        lines.append('%d image(s) skipped (missing or unreadable)' % len(result.skipped))
-    if result.message:
-        lines.append(result.message)
+             '|' + '|'.join('-' * (w + 2) for w in widths) + '|']
+    lines += ['| ' + ' | '.join(c.rjust(w) for c, w in zip(cells, widths)) + ' |' for cells in table]
+    first = rows[0][1]
+    if first.skipped:
+        lines.append('%d image(s) skipped (missing, unreadable or not the annotated size)' % len(first.skipped))
+        lines += ['  %s: %s' % (entry['file'], entry['reason']) for entry in first.skipped]
+    for label, result in rows:
+        if result.message:
+            lines.append(('%s: ' % label if labelled else '') + result.message)
     return '\n'.join(lines)
 
 
-__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'format_table', 'person_to_coco']
+__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'evaluate_many', 'format_rows', 'format_table', 'person_to_coco']

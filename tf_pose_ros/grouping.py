@@ -49,7 +49,7 @@ class GroupedPerson:
     """One person: mean score and part id -> (x, y, part score), x and y in map pixels."""
 
     score: float
-    parts: Dict[int, Tuple[int, int, float]]
+    parts: Dict[int, Tuple[float, float, float]]  # x, y in map pixels (the refined decoder: sub-pixel)
 
 
 # ---------------------------------------------------------------------------------------------

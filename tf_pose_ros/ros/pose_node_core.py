@@ -432,7 +432,8 @@ class PoseNodeCore:
                     'backend': getattr(estimator, 'backend', 'none'),
                     'precision': getattr(estimator, 'precision', 'none'),
                     'resolution': self.config['resolution'] or 'model default',
-                    'upsample_ratio': '%g' % self.config['upsample_ratio'],
+                    'decoder': self.config['decoder'],
+                    'upsample_ratio': '%g' % getattr(estimator, 'upsample_ratio', self.config['upsample_ratio']),
                     'depth': self.config['depth_topic'] or 'off',
                     'image_topic': self.image_topic_name,
                     'qos': self._image_input.describe() if self._image_input is not None else 'not subscribed'}

@@ -1,0 +1,22 @@
+"""Decoders: network output (heatmaps and PAFs) -> people; registry.py builds them.
+
+A decoder has a name, the upsample ratio it runs at unless the configuration sets one, and two
+stages the estimator times separately: ``find_parts(outputs, resolution, map_size)`` (the part
+peaks) and ``group(found)`` (the people, as grouping.GroupedPerson in map pixels, which
+people.persons_from_grouping scales to the image). One decoder instance serves one thread.
+
+- ``original``: tf-pose-estimation's post-processing exactly (postprocess.py, peaks.py,
+  grouping.py), the people the original finds.
+- ``refined``: the same networks decoded with sub-pixel peaks at network resolution
+  (refined.py), the default: higher COCO AP in less time (README "Decoders and accuracy").
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+# Plain names here, so the configuration can validate a decoder without importing numba code.
+DECODERS: Tuple[str, ...] = ('refined', 'original')
+DEFAULT_DECODER = 'refined'
+#: The upsample ratio each decoder runs at when the configuration leaves it unset.
+DEFAULT_RATIOS: Dict[str, float] = {'refined': 1.0, 'original': 4.0}

@@ -1,0 +1,42 @@
+"""The decoders by name (the names and default ratios are in the package) and their interface."""
+
+from __future__ import annotations
+
+from typing import Any, List, Protocol, Sequence, Tuple
+
+import numpy as np
+
+from tf_pose_ros import grouping
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
+from tf_pose_ros.decoders.original import OriginalDecoder
+from tf_pose_ros.decoders.refined import RefinedDecoder
+from tf_pose_ros.decoders.refined import warmup as refined_warmup
+from tf_pose_ros.grouping import GroupedPerson
+
+__all__ = ['DECODERS', 'DEFAULT_DECODER', 'DEFAULT_RATIOS', 'Decoder', 'make_decoder', 'warmup']
+
+
+class Decoder(Protocol):
+    """What the estimator asks of a decoder (module docstring)."""
+
+    name: str
+
+    def find_parts(self, outputs: Sequence[np.ndarray], resolution: Tuple[int, int],
+                   map_size: Tuple[int, int]) -> Any: ...
+
+    def group(self, found: Any) -> List[GroupedPerson]: ...
+
+
+def make_decoder(name: str) -> Decoder:
+    """A new decoder of that name (one of DECODERS); ValueError otherwise."""
+    if name == 'original':
+        return OriginalDecoder()
+    if name == 'refined':
+        return RefinedDecoder()
+    raise ValueError('decoder %r: expected one of %s' % (name, ', '.join(DECODERS)))
+
+
+def warmup() -> None:
+    """Compile (or load from numba's cache) every decoder's code, so no frame pays for it."""
+    grouping.warmup()
+    refined_warmup()
