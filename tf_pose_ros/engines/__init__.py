@@ -5,7 +5,7 @@
 will feed it; ``backend='auto'`` picks per model and machine (selection.py).
 """
 
-from tf_pose_ros.engines.base import Network, PrecisionError
+from tf_pose_ros.engines.base import ModelLoadError, Network, PrecisionError
 from tf_pose_ros.engines.selection import choose_backend, cpu_precisions, open_network
 
-__all__ = ['Network', 'PrecisionError', 'choose_backend', 'cpu_precisions', 'open_network']
+__all__ = ['ModelLoadError', 'Network', 'PrecisionError', 'choose_backend', 'cpu_precisions', 'open_network']

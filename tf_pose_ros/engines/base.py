@@ -10,6 +10,10 @@ import numpy as np
 from tf_pose_ros.config import ConfigError
 
 
+class ModelLoadError(RuntimeError):
+    """A weight file exists but is not a usable pose network (or the device cannot hold it)."""
+
+
 class PrecisionError(ConfigError):
     """The engine or this CPU cannot run the network in the precision asked for."""
 

@@ -16,9 +16,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros.config import format_resolution
-from tf_pose_ros.engines.base import PrecisionError, check_batch, thread_count
+from tf_pose_ros.engines.base import ModelLoadError, PrecisionError, check_batch, thread_count
 from tf_pose_ros.engines.conversion_cache import ConversionCache
-from tf_pose_ros.network import ModelLoadError
 
 CONVERT_TIMEOUT_S = 600
 

