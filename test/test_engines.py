@@ -135,7 +135,7 @@ def test_auto_choices():
     assert choose_backend(thin.replace(model='mobilenet_v2_small')) == 'litert'
     assert choose_backend(thin.replace(precision='bf16')) == 'openvino'
     assert choose_backend(thin.replace(backend='tensorflow')) == 'tensorflow'
-    with pytest.raises(ConfigError, match='needs backend tensorflow'):
+    with pytest.raises(ConfigError, match='needs backend torch or tensorflow'):
         choose_backend(thin.replace(backend='openvino', device='gpu'))
 
 

@@ -57,6 +57,7 @@ class OpenVinoNetwork:
 
     backend = 'openvino'
     device = '/CPU:0'
+    batches = False  # compiled for batch 1 (static shapes run fastest)
 
     def __init__(self, weights: Path, sizes: Sequence[Tuple[int, int]], precision: str = 'fp32',
                  threads: int = 0):

@@ -43,6 +43,7 @@ class FrozenGraphNetwork:
     """A frozen pose graph as a TF2 concrete function: BGR float32 NHWC in, 57 maps out."""
 
     backend = 'tensorflow'
+    batches = True
 
     def __init__(self, path, device: str = 'auto', input_tensor: str = INPUT_TENSOR,
                  output_tensor: str = OUTPUT_TENSOR, precision: str = 'fp32', threads: int = 0):
