@@ -46,7 +46,9 @@ def _summary(times: List[float]) -> Dict[str, float]:
 def measure(model: str, resolution: str, precision: str, device: str, cameras: int, frames: int,
             warmup: int, model_dir: Optional[str] = None) -> Dict:
     """One row: network and pipeline, single frame and ``cameras`` frames batched."""
-    import torch
+    from tf_pose_ros.engines.torch_engine import import_torch
+
+    torch = import_torch()
 
     from tf_pose_ros.config import EstimatorConfig, parse_resolution
     from tf_pose_ros.estimator import PoseEstimator

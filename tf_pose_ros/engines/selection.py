@@ -63,9 +63,9 @@ def torch_cuda_available() -> bool:
     """True when torch is installed with CUDA and sees a GPU (imports torch only when installed)."""
     if not engine_available('torch'):
         return False
-    import torch
+    from tf_pose_ros.engines.torch_engine import import_torch
 
-    return bool(torch.cuda.is_available())
+    return bool(import_torch().cuda.is_available())
 
 
 def _gpu_backend(config: EstimatorConfig) -> str:
