@@ -12,9 +12,10 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 setup:
 	@bash scripts/setup.sh
 
-# The optional PyTorch engine (backend torch; README "GPU"): requirements-torch.lock on top of setup.
+# The optional PyTorch engine (backend torch; README "GPU"): requirements-torch.lock on top of setup
+# (again after requirements.lock changed: it pins an older setuptools than torch needs).
 setup-torch: setup
-	@want="$$(sha256sum requirements-torch.lock | cut -d' ' -f1)"; \
+	@want="$$(cat requirements.lock requirements-torch.lock | sha256sum | cut -d' ' -f1)"; \
 	if [ "$$want" != "$$(cat $(VENV)/.requirements-torch.sha256 2>/dev/null)" ]; then \
 	  echo "[setup-torch] installing requirements-torch.lock"; \
 	  $(PY) -m pip install --disable-pip-version-check -q -r requirements-torch.lock \
