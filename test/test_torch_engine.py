@@ -205,3 +205,16 @@ def test_the_gpu_bench_runs_on_the_cpu(mobilenet_thin_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert len(table) == 4 and table[2].startswith('| mobilenet_thin | 224x160 | fp32 | CPU |')
     assert 'not run: precision fp16' in table[3]
+
+
+def test_a_skeleton_times_a_model_without_its_weights(mobilenet_thin_path, tmp_path):
+    from tf_pose_ros import gpu_bench
+    from tf_pose_ros.engines import torch_convert
+
+    skeleton = tmp_path / 'thin.json'
+    assert torch_convert.main(['--skeleton', str(mobilenet_thin_path), str(skeleton)]) == 0
+    assert skeleton.stat().st_size < 300_000  # the weights (7.8 MB) are left out
+    gpu_bench.install_skeleton('mobilenet_thin', skeleton, tmp_path / 'models')
+    network = TorchNetwork(tmp_path / 'models' / 'mobilenet_thin' / 'graph_opt.pb', device='cpu')
+    maps = network(np.zeros((2, 64, 96, 3), np.float32))
+    assert maps.shape == (2, 8, 12, 57) and np.isfinite(maps).all()

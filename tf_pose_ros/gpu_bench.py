@@ -13,10 +13,13 @@ and after), warm-up excluded; the table gives medians and p99. ``--device cpu`` 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
+import tempfile
 import time
 from functools import partial
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -60,8 +63,8 @@ def measure(model: str, resolution: str, precision: str, device: str, cameras: i
     row: Dict = {'model': model, 'resolution': resolution, 'precision': precision}
     try:
         estimator = PoseEstimator.from_config(config)
-    except (ValueError, RuntimeError) as err:  # a precision the GPU lacks, absent weights, no CUDA
-        row['error'] = str(err).splitlines()[0]
+    except (ValueError, RuntimeError, OSError) as err:  # a precision the GPU lacks, absent weights, no CUDA
+        row['error'] = ' '.join(str(err).split())
         return row
     network = estimator.network
     assert network is not None
@@ -87,6 +90,27 @@ def measure(model: str, resolution: str, precision: str, device: str, cameras: i
 
 def _cell(row: Dict, key: str) -> str:
     return '%.2f / %.2f' % (row[key]['median_ms'], row[key]['p99_ms'])
+
+
+def install_skeleton(model: str, skeleton_path: Path, model_dir: Path) -> None:
+    """Make ``model`` load from ``model_dir`` as its skeleton with random weights (speed only).
+
+    The skeleton file stands in for the weights; its converted program (random weights) goes into
+    the conversion cache beside it, so the estimator loads it like any converted model.
+    """
+    from tf_pose_ros.engines.torch_convert import random_weights, save_program
+    from tf_pose_ros.engines.torch_engine import PROGRAM_VARIANT, program_cache
+
+    weights = model_dir / model / 'graph_opt.pb'
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    weights.write_bytes(skeleton_path.read_bytes())
+    program = json.loads(skeleton_path.read_text())
+
+    def build(stem: Path) -> List[str]:
+        save_program(program['steps'], random_weights(program), Path(str(stem) + '.npz'))
+        return ['.npz']
+
+    program_cache(weights).store(PROGRAM_VARIANT, build)
 
 
 def format_table(rows: Sequence[Dict], cameras: int) -> str:
@@ -119,8 +143,17 @@ def main(argv=None) -> int:
     parser.add_argument('--frames', type=int, default=200, help='timed runs per figure (default: %(default)s)')
     parser.add_argument('--warmup', type=int, default=20, help='untimed runs first (default: %(default)s)')
     parser.add_argument('--model-dir', help='directory searched first for <model>/graph_opt.pb')
+    parser.add_argument('--skeleton', action='append', default=[], metavar='MODEL=SKELETON.json',
+                        help='time MODEL with random weights from its skeleton (torch_convert --skeleton)')
     args = parser.parse_args(argv)
     rows = []
+    scratch = None
+    if args.skeleton:
+        scratch = tempfile.TemporaryDirectory(prefix='gpu_bench-')
+        args.model_dir = scratch.name
+        for item in args.skeleton:
+            model, _, path = item.partition('=')
+            install_skeleton(model, Path(path), Path(scratch.name))
     for case in args.cases.split(','):
         model, _, resolution = case.strip().partition(':')
         for precision in args.precisions.split(','):
@@ -129,6 +162,8 @@ def main(argv=None) -> int:
             rows.append(row)
             print('done: %s %s %s' % (model, resolution, precision), file=sys.stderr, flush=True)
     print(format_table(rows, args.cameras))
+    if scratch is not None:
+        scratch.cleanup()
     return 0
 
 

@@ -1,5 +1,9 @@
 """A tf-pose frozen graph -> a small program of tensor ops and their weights, without TensorFlow.
 
+``python -m tf_pose_ros.engines.torch_convert --skeleton GRAPH OUT.json`` writes the program with
+its large weights left out (their shapes kept): a few kB that stand in for a model whose weights
+are too large to carry (cmu: 200 MB) when only its speed is measured (gpu_bench.py --skeleton).
+
 The frozen graph is read with a minimal protobuf wire-format reader (GraphDef, NodeDef, AttrValue,
 TensorProto: the few fields these graphs use), so the conversion runs wherever numpy does, e.g. on
 a GPU machine that has PyTorch but no TensorFlow. Batch norms, bias adds and activations that
@@ -415,8 +419,13 @@ def convert(weights: Path, out: Path) -> None:
         raise ModelLoadError('%s is not a tf-pose graph (needs tensors %s and %s)'
                              % (weights, INPUT_TENSOR, OUTPUT_TENSOR))
     steps, arrays = build_program(nodes, input_name, output_name)
+    save_program(steps, {'w%d' % i: a for i, a in enumerate(arrays)}, out)
+
+
+def save_program(steps: List[dict], arrays: Dict[str, np.ndarray], out: Path) -> None:
+    """Write a program and its weights as one .npz (what load_program reads)."""
     program = np.frombuffer(json.dumps({'version': CONVERTER_VERSION, 'steps': steps}).encode(), np.uint8)
-    entries: Dict[str, Any] = {'w%d' % i: a for i, a in enumerate(arrays)}
+    entries: Dict[str, Any] = dict(arrays)
     with open(out, 'wb') as f:
         np.savez(f, program=program, **entries)
 
@@ -429,3 +438,51 @@ def load_program(path: Path) -> Tuple[List[dict], Dict[str, np.ndarray]]:
             raise ValueError('converted by another version (%r)' % program.get('version'))
         arrays = {name: archive[name] for name in archive.files if name != 'program'}
     return program['steps'], arrays
+
+
+#: Weights up to this many values stay in a skeleton (input scaling constants, small shapes).
+SKELETON_KEEP = 64
+
+
+def skeleton(steps: List[dict], arrays: Dict[str, np.ndarray]) -> dict:
+    """The program with weights over SKELETON_KEEP values replaced by their shapes."""
+    kept = {name: a.tolist() for name, a in arrays.items() if a.size <= SKELETON_KEEP}
+    dtypes = {name: str(a.dtype) for name, a in arrays.items() if a.size <= SKELETON_KEEP}
+    shapes = {name: list(a.shape) for name, a in arrays.items() if a.size > SKELETON_KEEP}
+    return {'version': CONVERTER_VERSION, 'steps': steps, 'kept': kept, 'dtypes': dtypes, 'shapes': shapes}
+
+
+def random_weights(program: dict, seed: int = 0) -> Dict[str, np.ndarray]:
+    """Weights for a skeleton: filters normal with variance 1/fan-in, scales 1, offsets 0.
+
+    The maps are meaningless but finite, and the network costs what the real one costs.
+    """
+    rng = np.random.default_rng(seed)
+    ones = {step[key] for step in program['steps'] for key in ('scale',) if key in step}
+    arrays = {name: np.asarray(value, dtype=program['dtypes'][name]) for name, value in program['kept'].items()}
+    for name, shape in program['shapes'].items():
+        if len(shape) == 4:  # a filter, OIHW
+            fan_in = int(np.prod(shape[1:]))
+            arrays[name] = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape).astype(np.float32)
+        else:
+            arrays[name] = np.full(shape, 1.0 if name in ones else 0.0, np.float32)
+    return arrays
+
+
+def main(argv=None) -> int:
+    """``--skeleton GRAPH OUT.json``: write the skeleton of a frozen graph."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] != '--skeleton':
+        print(__doc__.split('``')[1], file=sys.stderr)
+        return 2
+    graph, out = Path(args[1]), Path(args[2])
+    steps, arrays = build_program(read_graph(graph.read_bytes()), INPUT_TENSOR.split(':')[0],
+                                  OUTPUT_TENSOR.split(':')[0])
+    out.write_text(json.dumps(skeleton(steps, {'w%d' % i: a for i, a in enumerate(arrays)})))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -223,6 +223,16 @@ def build_module(steps: List[dict], arrays: Dict[str, np.ndarray]):
     return GraphModule()
 
 
+#: The cache variant of the converted program (one for every input size).
+PROGRAM_VARIANT = 'program'
+
+
+def program_cache(weights: Path) -> ConversionCache:
+    """The conversion cache entry of ``weights``' program for the installed torch."""
+    torch = import_torch()
+    return ConversionCache(Path(weights), 'torch', CONVERTER_VERSION + '-torch' + torch.__version__.split('+')[0])
+
+
 def _convert_entry(weights: Path, stem: Path) -> List[str]:
     convert(weights, Path(str(stem) + '.npz'))
     return ['.npz']
@@ -254,9 +264,8 @@ class TorchNetwork:
         #: True when the maps stay on a GPU, where torch_postprocess finds the peaks.
         self.peaks_on_device = cuda
         self.path = Path(weights)
-        cache = ConversionCache(self.path, 'torch', CONVERTER_VERSION + '-torch' + torch.__version__.split('+')[0])
         try:
-            steps, arrays = cache.load('program', partial(_convert_entry, self.path),
+            steps, arrays = program_cache(self.path).load(PROGRAM_VARIANT, partial(_convert_entry, self.path),
                                        lambda files: load_program(files['.npz']), (ValueError, KeyError, OSError))
         except (ValueError, KeyError, OSError) as err:
             raise ModelLoadError('torch cannot load the program converted from %s: %s' % (weights, err)) from None
