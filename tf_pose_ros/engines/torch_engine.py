@@ -10,6 +10,7 @@ network is some 250 small kernels whose launches would otherwise cost more than 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
@@ -289,7 +290,9 @@ class TorchNetwork:
         if batch.ndim != 4 or batch.shape[3] != 3:
             raise ValueError('batch of shape %s: this network takes N x H x W x 3' % (batch.shape,))
         try:
-            with torch.inference_mode():
+            # On gpu:N the CUDA graphs are captured and replayed on that GPU's streams.
+            with torch.inference_mode(), (torch.cuda.device(self._device) if self._cuda_graphs
+                                          else contextlib.nullcontext()):
                 x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
                 x = x.to(self._device, non_blocking=True).to(self._dtype)
                 graph = self._graph(x) if self._cuda_graphs else None
