@@ -47,7 +47,7 @@ def _summary(times: List[float]) -> Dict[str, float]:
 
 
 def measure(model: str, resolution: str, precision: str, device: str, cameras: int, frames: int,
-            warmup: int, model_dir: Optional[str] = None) -> Dict:
+            warmup: int, model_dir: Optional[str] = None, frame: Optional[np.ndarray] = None) -> Dict:
     """One row: network and pipeline, single frame and ``cameras`` frames batched."""
     from tf_pose_ros.engines.torch_engine import import_torch
 
@@ -56,7 +56,6 @@ def measure(model: str, resolution: str, precision: str, device: str, cameras: i
     from tf_pose_ros.config import EstimatorConfig, parse_resolution
     from tf_pose_ros.estimator import PoseEstimator
     from tf_pose_ros.preprocess import resize_for_network
-    from tf_pose_ros.samples import group_photo_bgr
 
     config = EstimatorConfig(model=model, resolution=parse_resolution(resolution), device=device, backend='torch',
                              precision=precision, model_dir=model_dir or '')
@@ -70,7 +69,10 @@ def measure(model: str, resolution: str, precision: str, device: str, cameras: i
     assert network is not None
     cuda = network.device.startswith('/GPU')
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    frame = group_photo_bgr(3)  # three people, 1104 x 368
+    if frame is None:
+        from tf_pose_ros.samples import group_photo_bgr  # scikit-image's photo
+
+        frame = group_photo_bgr(3)  # three people, 1104 x 368
     frames_batch = [frame] * cameras
     single = resize_for_network(frame, estimator.resolution)[np.newaxis]
     batch = np.repeat(single, cameras, axis=0)
@@ -145,7 +147,15 @@ def main(argv=None) -> int:
     parser.add_argument('--model-dir', help='directory searched first for <model>/graph_opt.pb')
     parser.add_argument('--skeleton', action='append', default=[], metavar='MODEL=SKELETON.json',
                         help='time MODEL with random weights from its skeleton (torch_convert --skeleton)')
+    parser.add_argument('--image', help='the frame to time (default: three people, 1104x368, from scikit-image)')
     args = parser.parse_args(argv)
+    frame = None
+    if args.image:
+        import cv2
+
+        frame = cv2.imread(args.image)
+        if frame is None:
+            parser.error('cannot read image %s' % args.image)
     rows = []
     scratch = None
     if args.skeleton:
@@ -158,7 +168,7 @@ def main(argv=None) -> int:
         model, _, resolution = case.strip().partition(':')
         for precision in args.precisions.split(','):
             row = measure(model, resolution or '432x368', precision.strip(), args.device, args.cameras,
-                          args.frames, args.warmup, args.model_dir)
+                          args.frames, args.warmup, args.model_dir, frame)
             rows.append(row)
             print('done: %s %s %s' % (model, resolution, precision), file=sys.stderr, flush=True)
     print(format_table(rows, args.cameras))
