@@ -7,10 +7,20 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
 # frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
-.PHONY: setup demo lint test test-core bench bench-node bench-startup bench-perception eval clean
+.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-startup bench-perception eval clean
 
 setup:
 	@bash scripts/setup.sh
+
+# The optional PyTorch engine (backend torch; README "GPU"): requirements-torch.lock on top of setup
+# (again after requirements.lock changed: it pins an older setuptools than torch needs).
+setup-torch: setup
+	@want="$$(cat requirements.lock requirements-torch.lock | sha256sum | cut -d' ' -f1)"; \
+	if [ "$$want" != "$$(cat $(VENV)/.requirements-torch.sha256 2>/dev/null)" ]; then \
+	  echo "[setup-torch] installing requirements-torch.lock"; \
+	  $(PY) -m pip install --disable-pip-version-check -q -r requirements-torch.lock \
+	    && echo "$$want" > $(VENV)/.requirements-torch.sha256; \
+	else echo "[setup-torch] up to date"; fi
 
 demo: setup
 	$(PY) -m tf_pose_ros.ros.demo $(ARGS)
@@ -20,8 +30,8 @@ lint: setup
 	$(VENV)/bin/ruff check tf_pose_ros test launch setup.py
 	$(VENV)/bin/mypy
 
-# What CI runs: lint, then every test.
-test: lint
+# What CI runs: lint, then every test (the PyTorch engine's too, on the CPU).
+test: lint setup-torch
 	$(PY) -m pytest -q test $(ARGS)
 
 # The core without ROS and without the slow engine tests: seconds, for the edit-test loop.
@@ -40,6 +50,10 @@ eval: setup
 		       "set COCO_DEV=DIR" >&2; exit 1; }
 	$(VENV)/bin/tf-pose-ros eval --annotations $(COCO_DEV)/person_keypoints.json --images $(COCO_DEV)/images \
 		--no-progress $(ARGS)
+
+# Network and whole pipeline on the GPU with the torch engine (ARGS=--device cpu to try it on a CPU).
+bench-gpu: setup-torch
+	$(PY) -m tf_pose_ros.gpu_bench $(ARGS)
 
 bench-node: setup
 	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)

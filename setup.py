@@ -20,6 +20,8 @@ setup(
         ('share/' + PACKAGE + '/launch', sorted(glob('launch/*.py'))),
         ('share/' + PACKAGE + '/config', sorted(glob('config/*.yaml') + glob('config/*.rviz'))),
     ],
+    # The PyTorch engine (backend torch); requirements-torch.lock pins it with its dependencies.
+    extras_require={'torch': ['torch==2.13.0']},
     zip_safe=False,
     maintainer='tf_pose_ros maintainers',
     maintainer_email='maintainers@tf-pose-ros.invalid',

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tf_pose_ros.drawing import draw_persons
+from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.estimator import STAGES, PoseEstimator
 from tf_pose_ros.grouping import group_people
-from tf_pose_ros.network import FrozenGraphNetwork
 from tf_pose_ros.parts import PART_IDS
 from tf_pose_ros.postprocess import postprocess, upsampled_size
 from tf_pose_ros.samples import group_photo_bgr
@@ -122,3 +122,21 @@ def test_fast_postprocessing_gives_todays_people(estimator, astronaut, paf_vecto
         grouped = group_people(*postprocess(output, estimator.map_size))
         expected = persons_from_grouping(grouped, estimator.map_size, (image.shape[1], image.shape[0]))
         assert result.persons == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('backend', ['tensorflow', 'openvino'])
+def test_infer_batch_gives_each_frame_its_own_people(mobilenet_thin_path, astronaut, backend):
+    # tensorflow runs the batch at once, openvino (compiled for batch 1) one frame after another;
+    # frames of different sizes, one without people.
+    estimator = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend=backend)
+    frames = [astronaut, group_photo_bgr(3), np.zeros((240, 320, 3), np.uint8), astronaut[:, ::-1]]
+    results = estimator.infer_batch(frames)
+    assert [len(r.persons) for r in results] == [1, 3, 0, 1]
+    for frame, result in zip(frames, results):
+        single = estimator.infer(frame)
+        assert result.image_size == single.image_size == (frame.shape[1], frame.shape[0])
+        assert [p.keypoints for p in result.persons] == [p.keypoints for p in single.persons]
+        assert set(result.timings_ms) == set(STAGES)
+    assert estimator.infer_batch([]) == []
+    estimator.close()

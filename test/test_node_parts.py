@@ -150,7 +150,7 @@ def test_config_yaml_documents_every_parameter_with_its_default():
 
 def test_enum_like_parameters_name_their_choices():
     by_name = {p.name: p.descriptor() for p in PARAMS}
-    assert by_name['backend'].additional_constraints == 'one of: auto, tensorflow, openvino, litert'
+    assert by_name['backend'].additional_constraints == 'one of: auto, tensorflow, openvino, litert, torch'
     assert by_name['precision'].additional_constraints == 'one of: fp32, bf16, fp16'
     assert by_name['qos_reliability'].additional_constraints == 'one of: auto, reliable, best_effort'
     assert 'mobilenet_thin' in by_name['model'].additional_constraints

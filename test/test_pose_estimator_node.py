@@ -226,7 +226,7 @@ def test_backend_and_precision_reload_and_same_values_reload_nothing(harness, as
     result = _set(harness, 'precision', 'int8')
     assert not result.successful and 'int8 is not offered' in result.reason
     result = _set(harness, 'backend', 'cuda')
-    assert not result.successful and 'expected one of auto, tensorflow, openvino, litert' in result.reason
+    assert not result.successful and 'expected one of auto, tensorflow, openvino, litert, torch' in result.reason
     assert _set(harness, 'backend', 'auto').successful
 
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tf_pose_ros import postprocess as pp
 from tf_pose_ros.config import validate_upsample_ratio
-from tf_pose_ros.network import FrozenGraphNetwork
+from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.parts import NUM_PARTS
 
 

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import tensor_util
 
+from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.models import INPUT_TENSOR, MODELS, OUTPUT_TENSOR
-from tf_pose_ros.network import FrozenGraphNetwork
 from tf_pose_ros.zoo import (
     ARCHITECTURES,
     architecture_cost,

@@ -396,8 +396,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 some inputs failed, 2 error)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')  # library warnings
+    from tf_pose_ros.engines.base import ModelLoadError
     from tf_pose_ros.model_store import ModelFetchError, ModelNotFoundError
-    from tf_pose_ros.network import ModelLoadError
 
     try:
         return args.func(args)

@@ -17,7 +17,7 @@ from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE, get_spec
 
 #: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).
-BACKENDS = ('auto', 'tensorflow', 'openvino', 'litert')
+BACKENDS = ('auto', 'tensorflow', 'openvino', 'litert', 'torch')
 #: Numeric precisions a backend may run the network in; which ones a CPU supports is checked at load.
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 MAX_UPSAMPLE_RATIO = 8.0
@@ -188,7 +188,7 @@ class EstimatorConfig:
     device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
     backend: str = _setting('auto', "inference engine; 'auto': the fastest measured to give TensorFlow's poses",
                             choices=BACKENDS)
-    precision: str = _setting('fp32', 'network precision (bf16/fp16 where the engine and CPU support them)',
+    precision: str = _setting('fp32', 'network precision (bf16/fp16 where the engine and CPU or GPU support them)',
                               choices=PRECISIONS)
     threads: int = _setting(0, 'threads the inference engine uses; 0 = every core', param_range=(0, MAX_THREADS))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,14 +25,20 @@ class OriginalDecoder:
         self._peak_finder = ReplicatedPeakFinder()
 
     def find_parts(self, outputs: Sequence[np.ndarray], resolution: Tuple[int, int],
-                   map_size: Tuple[int, int]):
-        """The part peaks and the maps the grouping reads."""
+                   map_size: Tuple[int, int], peaks: Optional[Tuple[np.ndarray, ...]] = None):
+        """The part peaks and the maps the grouping reads.
+
+        ``peaks`` (parts, ys, xs), when the torch engine found them on the GPU
+        (engines/torch_postprocess.py: the same peaks as ReplicatedPeakFinder), are used as they are.
+        """
         ratio = replication_ratio(outputs[0].shape, map_size) if len(outputs) == 1 else 0
         if ratio:
             if not np.isfinite(outputs[0]).all():
                 raise ValueError('network output contains NaN or infinity')
             heat, paf = split_output(outputs[0])
-            parts, ys, xs = self._peak_finder(heat[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
+            if peaks is None:
+                peaks = self._peak_finder(heat[:, :, :NUM_PARTS], ratio, float(grouping.THRESH_HEAT))
+            parts, ys, xs = peaks
             return ratio, (parts, ys, xs, heat, paf)
         return 0, postprocess_multiscale(outputs, map_size)
 

@@ -10,6 +10,10 @@ import numpy as np
 from tf_pose_ros.config import ConfigError
 
 
+class ModelLoadError(RuntimeError):
+    """A weight file exists but is not a usable pose network (or the device cannot hold it)."""
+
+
 class PrecisionError(ConfigError):
     """The engine or this CPU cannot run the network in the precision asked for."""
 
@@ -20,6 +24,8 @@ class Network(Protocol):
     backend: str
     precision: str
     device: str
+    #: True when one call takes a batch of N > 1 images (else the estimator runs them one by one).
+    batches: bool
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """N x H x W x 3 float32 BGR (0..255) -> N x H/8 x W/8 x 57 maps."""

@@ -16,9 +16,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros.config import format_resolution
-from tf_pose_ros.engines.base import PrecisionError, check_batch, thread_count
+from tf_pose_ros.engines.base import ModelLoadError, PrecisionError, check_batch, thread_count
 from tf_pose_ros.engines.conversion_cache import ConversionCache
-from tf_pose_ros.network import ModelLoadError
 
 CONVERT_TIMEOUT_S = 600
 
@@ -51,6 +50,7 @@ class LiteRtNetwork:
 
     backend = 'litert'
     device = '/CPU:0'
+    batches = False  # compiled for batch 1 (static shapes run fastest)
 
     def __init__(self, weights: Path, sizes: Sequence[Tuple[int, int]], precision: str = 'fp32',
                  threads: int = 0):

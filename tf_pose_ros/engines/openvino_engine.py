@@ -12,10 +12,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros.config import format_resolution
-from tf_pose_ros.engines.base import PrecisionError, check_batch, input_shape, thread_count
+from tf_pose_ros.engines.base import ModelLoadError, PrecisionError, check_batch, input_shape, thread_count
 from tf_pose_ros.engines.conversion_cache import ConversionCache
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
-from tf_pose_ros.network import ModelLoadError
 
 #: Our precision names -> OpenVINO's INFERENCE_PRECISION_HINT and its CPU capability name.
 _HINTS = {'fp32': ('f32', 'FP32'), 'bf16': ('bf16', 'BF16'), 'fp16': ('f16', 'FP16')}
@@ -58,6 +57,7 @@ class OpenVinoNetwork:
 
     backend = 'openvino'
     device = '/CPU:0'
+    batches = False  # compiled for batch 1 (static shapes run fastest)
 
     def __init__(self, weights: Path, sizes: Sequence[Tuple[int, int]], precision: str = 'fp32',
                  threads: int = 0):

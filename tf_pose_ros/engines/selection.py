@@ -2,7 +2,7 @@
 
 ``backend: auto`` takes the fastest engine that was measured to give TensorFlow's poses for the
 model on this kind of machine (README "Backends": `tf-pose-ros bench --backends`). TensorFlow
-stays the reference and the GPU path.
+stays the reference; on a GPU, PyTorch runs the network when its CUDA build is installed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tf_pose_ros.engines.base import Network
 _LOG = logging.getLogger(__name__)
 
 #: backend -> the Python module it needs.
-_ENGINE_MODULES = {'tensorflow': 'tensorflow', 'openvino': 'openvino', 'litert': 'ai_edge_litert'}
+_ENGINE_MODULES = {'tensorflow': 'tensorflow', 'openvino': 'openvino', 'litert': 'ai_edge_litert', 'torch': 'torch'}
 CPU_ONLY_BACKENDS = ('openvino', 'litert')
 
 #: fp32 choice of 'auto' on x86-64 CPUs, per model, from `tf-pose-ros bench --backends` and
@@ -39,8 +39,13 @@ AUTO_X86_64: Dict[str, str] = {
 }
 #: Graphs given by path (unknown architecture): the engine that won on most models.
 AUTO_X86_64_OTHER = 'openvino'
-#: Where bf16/fp16 is asked for with 'auto': the only engine here that runs them.
+#: Where bf16/fp16 is asked for with 'auto' on the CPU: the only CPU engine here that runs them.
 AUTO_REDUCED_PRECISION = 'openvino'
+#: GPU engines of 'auto', first choice first. torch: maps within 1e-4 of TensorFlow's (every
+#: architecture) and the same people on all 14 agreement photos (test_torch_engine.py, on the CPU:
+#: the same program runs on CUDA); its GPU speed is not measured yet (README "GPU"), and it is
+#: the only engine here whose GPU build installs with pip on the GPU machines and Jetsons.
+AUTO_GPU = ('torch', 'tensorflow')
 
 
 def engine_available(backend: str) -> bool:
@@ -54,6 +59,24 @@ def _nvidia_gpu_present() -> bool:
     return gpus.is_dir() and any(gpus.iterdir())
 
 
+def torch_cuda_available() -> bool:
+    """True when torch is installed with CUDA and sees a GPU (imports torch only when installed)."""
+    if not engine_available('torch'):
+        return False
+    from tf_pose_ros.engines.torch_engine import import_torch
+
+    return bool(import_torch().cuda.is_available())
+
+
+def _gpu_backend(config: EstimatorConfig) -> str:
+    for backend in AUTO_GPU:
+        if backend == 'torch' and torch_cuda_available():
+            return backend
+        if backend == 'tensorflow' and engine_available(backend):
+            return backend
+    return 'torch' if engine_available('torch') else 'tensorflow'  # its error then names the cause
+
+
 def _is_x86_64() -> bool:
     return platform.machine().lower() in ('x86_64', 'amd64')
 
@@ -63,11 +86,11 @@ def choose_backend(config: EstimatorConfig) -> str:
     kind, _ = parse_device(config.device)
     if config.backend != 'auto':
         if config.backend in CPU_ONLY_BACKENDS and kind == 'gpu':
-            raise ConfigError('backend %s runs on the CPU; device %s needs backend tensorflow'
+            raise ConfigError('backend %s runs on the CPU; device %s needs backend torch or tensorflow'
                               % (config.backend, config.device))
         return config.backend
     if kind == 'gpu' or (kind == 'auto' and _nvidia_gpu_present()):
-        return 'tensorflow'
+        return _gpu_backend(config)
     if config.precision != 'fp32':
         choice = AUTO_REDUCED_PRECISION
     elif not _is_x86_64():
@@ -83,7 +106,7 @@ def choose_backend(config: EstimatorConfig) -> str:
 def cpu_precisions() -> Dict[str, Tuple[str, ...]]:
     """backend -> the precisions it runs on this machine's CPU (installed engines only)."""
     result: Dict[str, Tuple[str, ...]] = {}
-    for backend in ('tensorflow', 'openvino', 'litert'):
+    for backend in ('tensorflow', 'openvino', 'litert', 'torch'):
         if not engine_available(backend):
             continue
         if backend == 'openvino':
@@ -99,8 +122,9 @@ def open_network(config: EstimatorConfig, weights: Path, sizes: Sequence[Tuple[i
     """Load ``weights`` with the engine ``config`` asks for, ready for inputs of ``sizes``."""
     backend = choose_backend(config)
     if not engine_available(backend):
-        raise ConfigError('backend %s is not installed (pip package %s)'
-                          % (backend, {'litert': 'ai-edge-litert'}.get(backend, backend)))
+        raise ConfigError('backend %s is not installed (pip package %s%s)'
+                          % (backend, {'litert': 'ai-edge-litert'}.get(backend, backend),
+                             '; `make setup-torch` or pip install .[torch]' if backend == 'torch' else ''))
     if backend == 'openvino':
         from tf_pose_ros.engines.openvino_engine import OpenVinoNetwork
 
@@ -109,6 +133,10 @@ def open_network(config: EstimatorConfig, weights: Path, sizes: Sequence[Tuple[i
         from tf_pose_ros.engines.litert_engine import LiteRtNetwork
 
         return LiteRtNetwork(weights, sizes, precision=config.precision, threads=config.threads)
-    from tf_pose_ros.network import FrozenGraphNetwork
+    if backend == 'torch':
+        from tf_pose_ros.engines.torch_engine import TorchNetwork
+
+        return TorchNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)
+    from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 
     return FrozenGraphNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)

