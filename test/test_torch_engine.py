@@ -130,15 +130,24 @@ def test_peaks_on_the_device_equal_the_cpu_peaks(mobilenet_thin_path, photos):
     assert sum(len(peaks[0]) for peaks in found) > 100
 
 
-def test_the_estimators_device_peak_path_finds_the_same_people(mobilenet_thin_path, estimators, photos):
+def test_the_estimators_device_peak_path_finds_the_same_people(mobilenet_thin_path, photos):
     # The path CUDA takes (peaks on the device, maps copied back for the grouping), run on CPU torch.
-    _, ours = estimators
-    device_path = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend='torch')
-    device_path.network.peaks_on_device = True
+    # The GPU peak search is the original decoder's (the refined one finds sub-pixel peaks on the CPU).
+    host_path = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend='torch',
+                              decoder='original')
+    device_path = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend='torch',
+                                decoder='original')
+    network = device_path.network
+    network.peaks_on_device = True
+    calls = []
+    device_maps = network.device_maps
+    network.device_maps = lambda batch: calls.append(len(batch)) or device_maps(batch)
     images = list(photos.values())
-    for expected, result in zip(ours.infer_batch(images), device_path.infer_batch(images)):
+    for expected, result in zip(host_path.infer_batch(images), device_path.infer_batch(images)):
         assert [p.keypoints for p in expected.persons] == [p.keypoints for p in result.persons]
+    assert calls == [len(images)]  # the device path was taken, once for the batch
     device_path.close()
+    host_path.close()
 
 
 def test_reduced_precision_and_gpu_asks_are_refused_with_the_cause(mobilenet_thin_path):
