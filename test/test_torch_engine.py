@@ -10,6 +10,8 @@ import pytest
 
 torch = pytest.importorskip('torch', reason='torch is not installed (the optional extra: `make setup-torch`)')
 
+from zoo_weights import randomize  # noqa: E402
+
 from tf_pose_ros.backend_bench import compare_poses  # noqa: E402
 from tf_pose_ros.config import ConfigError, EstimatorConfig  # noqa: E402
 from tf_pose_ros.engines import ModelLoadError, PrecisionError, choose_backend  # noqa: E402
@@ -28,22 +30,7 @@ pytestmark = pytest.mark.slow
 
 def _randomized(name, seed):
     """The zoo model ``name`` with random weights everywhere (batch-norm statistics included)."""
-    import keras
-
-    rng = np.random.default_rng(seed)
-    model = build_model(name)
-    for layer in model.layers:
-        for variable in layer.weights:
-            shape = tuple(variable.shape)
-            if variable.name == 'kernel':
-                fan_in = np.prod(shape[:2]) * (1 if isinstance(layer, keras.layers.DepthwiseConv2D) else shape[2])
-                value = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape)
-            elif variable.name in ('gamma', 'moving_variance'):
-                value = rng.uniform(0.5, 1.5, shape)
-            else:
-                value = rng.normal(0.0, 0.1, shape)
-            variable.assign(value.astype(np.float32))
-    return model
+    return randomize(build_model(name), seed)
 
 
 def test_mobilenet_thin_maps_equal_tensorflows(mobilenet_thin_path, paf_vectors):

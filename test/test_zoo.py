@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework import tensor_util
+from zoo_weights import randomize
 
 from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.models import INPUT_TENSOR, MODELS, OUTPUT_TENSOR
@@ -44,24 +45,6 @@ pytestmark = pytest.mark.slow
 
 def _image(seed=0, height=HEIGHT, width=WIDTH):
     return np.random.default_rng(seed).uniform(0, 255, (1, height, width, 3)).astype(np.float32)
-
-
-def _randomize(model, seed=0):
-    """Random weights everywhere, batch-norm statistics included, so nothing loads by accident."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        for variable in layer.weights:
-            shape = tuple(variable.shape)
-            if variable.name == 'kernel':
-                depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
-                fan_in = np.prod(shape[:2]) * (1 if depthwise else shape[2])
-                value = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape)
-            elif variable.name in ('gamma', 'moving_variance'):
-                value = rng.uniform(0.5, 1.5, shape)
-            else:
-                value = rng.normal(0.0, 0.1, shape)
-            variable.assign(value.astype(np.float32))
-    return model
 
 
 def _assert_close(actual, expected, rel=1e-4):
@@ -149,7 +132,7 @@ def test_batch_stat_normalization_uses_the_batch_statistics():
 @pytest.mark.parametrize('name', MOBILENETS)
 def test_frozen_graph_round_trip(name, tmp_path):
     x = _image(seed=2)
-    model = _randomize(build_model(name), seed=3)
+    model = randomize(build_model(name), seed=3)
     expected = model(x).numpy()
 
     # Unfolded export: every tensor travels as is, so the reloaded model is identical.
@@ -180,7 +163,7 @@ def test_frozen_graph_round_trip(name, tmp_path):
 def test_cmu_numpy_round_trip(tmp_path):
     """openpose_coco.npy layout: {'conv1_1': {'weights': HWIO, 'biases': (C,)}, ...}, ~209 MB."""
     x = _image(seed=4, height=64, width=64)
-    model = _randomize(build_model('cmu'), seed=5)
+    model = randomize(build_model('cmu'), seed=5)
     expected = model(x).numpy()
     path = save_numpy_weights(model, tmp_path / 'openpose_coco.npy')
 
@@ -198,7 +181,7 @@ def test_cmu_numpy_round_trip(tmp_path):
 
 def test_cmu_frozen_graph_round_trip():
     x = _image(seed=6, height=64, width=64)
-    model = _randomize(build_model('cmu'), seed=7)
+    model = randomize(build_model('cmu'), seed=7)
     graph_def = export_frozen_graph(model)
     names = {n.name for n in graph_def.node}
     assert {'preprocess_divide', 'preprocess_subtract', 'conv1_1/weights', 'conv1_1/biases',
@@ -211,7 +194,7 @@ def test_cmu_frozen_graph_round_trip():
 @pytest.mark.parametrize('fold', [False, True])
 def test_numpy_round_trip_mobilenet(fold, tmp_path):
     x = _image(seed=8)
-    model = _randomize(build_model('mobilenet_v2_small', fold_batchnorm=fold), seed=9)
+    model = randomize(build_model('mobilenet_v2_small', fold_batchnorm=fold), seed=9)
     path = save_numpy_weights(model, tmp_path / 'weights.npy')
     again = build_model('mobilenet_v2_small', fold_batchnorm=fold)
     load_numpy_weights(again, path)
@@ -220,7 +203,7 @@ def test_numpy_round_trip_mobilenet(fold, tmp_path):
 
 def test_numpy_loader_reads_python2_style_dictionaries(tmp_path):
     """Byte-string keys (Python 2 pickles) and the flat 'scope/name:0' entries network_base accepts."""
-    model = _randomize(build_model('mobilenet_thin'), seed=10)
+    model = randomize(build_model('mobilenet_thin'), seed=10)
     table = np.load(save_numpy_weights(model, tmp_path / 'w.npy'), allow_pickle=True).item()
     flat = {}
     for scope, params in table.items():
@@ -239,7 +222,7 @@ def test_numpy_loader_reads_python2_style_dictionaries(tmp_path):
 @pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')
 def test_keras_format_round_trip(tmp_path):
     """The custom layers serialise, so models save and load with Keras' own format too."""
-    model = _randomize(build_model('mobilenet_v2_small', fold_batchnorm=True), seed=12)
+    model = randomize(build_model('mobilenet_v2_small', fold_batchnorm=True), seed=12)
     path = tmp_path / 'model.keras'
     model.save(path)
     again = keras.models.load_model(path)
