@@ -346,14 +346,40 @@ def _sorted_peaks(parts, ys, xs, heatmap, ratio):
 
 
 @njit
+def accept_greedily(cand_a, cand_b, cand_score, limb, a0, n_a, b0, n_b, conn_limb, conn_a, conn_b, conn_score,
+                    n_conns):
+    """Accept one limb's candidates in order (best first), each peak at most once, appending to the
+    connection buffers (grown as needed); returns the buffers and the new count."""
+    used_a = np.zeros(n_a, np.bool_)
+    used_b = np.zeros(n_b, np.bool_)
+    for k in range(cand_a.shape[0]):
+        i, j = cand_a[k], cand_b[k]
+        if used_a[i] or used_b[j]:
+            continue
+        used_a[i] = True
+        used_b[j] = True
+        if n_conns == conn_limb.shape[0]:
+            capacity = 2 * n_conns
+            conn_limb = grow(conn_limb, capacity)
+            conn_a = grow(conn_a, capacity)
+            conn_b = grow(conn_b, capacity)
+            conn_score = grow(conn_score, capacity)
+        conn_limb[n_conns] = limb
+        conn_a[n_conns] = a0 + i
+        conn_b[n_conns] = b0 + j
+        conn_score[n_conns] = cand_score[k]
+        n_conns += 1
+    return conn_limb, conn_a, conn_b, conn_score, n_conns
+
+
+@njit
 def _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels):
     """Phase 2: greedy matching per limb; accepted connections as global peak ids, in acceptance order."""
     n_limbs = limbs.shape[0]
-    capacity = 16
-    conn_limb = np.empty(capacity, np.int64)
-    conn_a = np.empty(capacity, np.int64)
-    conn_b = np.empty(capacity, np.int64)
-    conn_score = np.empty(capacity, np.float32)
+    conn_limb = np.empty(16, np.int64)
+    conn_a = np.empty(16, np.int64)
+    conn_b = np.empty(16, np.int64)
+    conn_score = np.empty(16, np.float32)
     n_conns = 0
     for limb in range(n_limbs):
         pa, pb = limbs[limb, 0], limbs[limb, 1]
@@ -363,25 +389,9 @@ def _connect_limbs(starts, xs, ys, paf, ratio, map_height, limbs, limb_channels)
         cand_a, cand_b, cand_score = _limb_candidates(
             xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf, ratio,
             limb_channels[limb, 0], limb_channels[limb, 1], map_height)
-        used_a = np.zeros(a1 - a0, np.bool_)
-        used_b = np.zeros(b1 - b0, np.bool_)
-        for k in range(cand_a.shape[0]):
-            i, j = cand_a[k], cand_b[k]
-            if used_a[i] or used_b[j]:
-                continue
-            used_a[i] = True
-            used_b[j] = True
-            if n_conns == capacity:
-                capacity *= 2
-                conn_limb = grow(conn_limb, capacity)
-                conn_a = grow(conn_a, capacity)
-                conn_b = grow(conn_b, capacity)
-                conn_score = grow(conn_score, capacity)
-            conn_limb[n_conns] = limb
-            conn_a[n_conns] = a0 + i
-            conn_b[n_conns] = b0 + j
-            conn_score[n_conns] = cand_score[k]
-            n_conns += 1
+        conn_limb, conn_a, conn_b, conn_score, n_conns = accept_greedily(
+            cand_a, cand_b, cand_score, limb, a0, a1 - a0, b0, b1 - b0, conn_limb, conn_a, conn_b, conn_score,
+            n_conns)
     return conn_limb[:n_conns], conn_a[:n_conns], conn_b[:n_conns], conn_score[:n_conns]
 
 

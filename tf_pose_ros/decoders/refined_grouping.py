@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from tf_pose_ros.compile_cache import njit
-from tf_pose_ros.numba_buffers import grow
+from tf_pose_ros.grouping import accept_greedily
 from tf_pose_ros.parts import NUM_PARTS
 
 SCORE = NUM_PARTS            # person row column: summed score
@@ -91,11 +91,10 @@ def _limb_candidates(ax, ay, bx, by, paf, scale, ch_x, ch_y, map_height, min_sam
 def connect_limbs(starts, xs, ys, paf, scale, map_height, limbs, limb_channels, min_samples,
                   max_samples, thresh_vector, min_good_fraction):
     """Greedy matching per limb: accepted (limb, peak a, peak b, score), in acceptance order."""
-    capacity = 16
-    conn_limb = np.empty(capacity, np.int64)
-    conn_a = np.empty(capacity, np.int64)
-    conn_b = np.empty(capacity, np.int64)
-    conn_score = np.empty(capacity, np.float64)
+    conn_limb = np.empty(16, np.int64)
+    conn_a = np.empty(16, np.int64)
+    conn_b = np.empty(16, np.int64)
+    conn_score = np.empty(16, np.float64)
     n_conns = 0
     for limb in range(limbs.shape[0]):
         pa, pb = limbs[limb, 0], limbs[limb, 1]
@@ -105,25 +104,9 @@ def connect_limbs(starts, xs, ys, paf, scale, map_height, limbs, limb_channels, 
         cand_a, cand_b, cand_score = _limb_candidates(
             xs[a0:a1], ys[a0:a1], xs[b0:b1], ys[b0:b1], paf, scale, limb_channels[limb, 0],
             limb_channels[limb, 1], map_height, min_samples, max_samples, thresh_vector, min_good_fraction)
-        used_a = np.zeros(a1 - a0, np.bool_)
-        used_b = np.zeros(b1 - b0, np.bool_)
-        for k in range(cand_a.shape[0]):
-            i, j = cand_a[k], cand_b[k]
-            if used_a[i] or used_b[j]:
-                continue
-            used_a[i] = True
-            used_b[j] = True
-            if n_conns == capacity:
-                capacity *= 2
-                conn_limb = grow(conn_limb, capacity)
-                conn_a = grow(conn_a, capacity)
-                conn_b = grow(conn_b, capacity)
-                conn_score = grow(conn_score, capacity)
-            conn_limb[n_conns] = limb
-            conn_a[n_conns] = a0 + i
-            conn_b[n_conns] = b0 + j
-            conn_score[n_conns] = cand_score[k]
-            n_conns += 1
+        conn_limb, conn_a, conn_b, conn_score, n_conns = accept_greedily(
+            cand_a, cand_b, cand_score, limb, a0, a1 - a0, b0, b1 - b0, conn_limb, conn_a, conn_b, conn_score,
+            n_conns)
     return conn_limb[:n_conns], conn_a[:n_conns], conn_b[:n_conns], conn_score[:n_conns]
 
 
