@@ -164,9 +164,11 @@ def main(argv=None) -> int:
           '| latency p99 ms (worst) |')
     print('|---|---|---|---|---|---|---|')
     try:
-        for _ in range(args.repeats):
+        for repeat in range(args.repeats):
             for count in (int(c) for c in args.cameras.split(',')):
-                for one_node in (True, False):  # with 1 camera: image_topics of one against image_topic
+                # With 1 camera: image_topics of one against image_topic. Every other round the other
+                # kind goes first, so neither always meets what the previous row left behind.
+                for one_node in (True, False) if repeat % 2 == 0 else (False, True):
                     row = run_row(args, node, count, one_node, env)
                     rows.append(row)
                     print('| %d | %s | %s | %.1f | %.1f | %.1f | %.1f |' % (
@@ -180,9 +182,24 @@ def main(argv=None) -> int:
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
+    print_medians(rows)
     if args.json:
         print(json.dumps(rows, indent=1))
     return 0
+
+
+def print_medians(rows) -> None:
+    """Per camera count and kind of row: medians over the rounds."""
+    print('\nmedians over the rounds:')
+    print('| cameras | nodes | rounds | per-camera rate Hz | total Hz | CPU ms per frame | latency median ms '
+          '| latency p99 ms (worst camera) |')
+    print('|---|---|---|---|---|---|---|---|')
+    for key in sorted({(r['cameras'], r['mode'] != 'one node') for r in rows}):
+        same = [r for r in rows if (r['cameras'], r['mode'] != 'one node') == key]
+        medians = [statistics.median(r[name] for r in same) for name in (
+            'rate_hz_mean', 'total_hz', 'cpu_ms_per_frame', 'latency_ms_median', 'latency_ms_p99')]
+        print('| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |'
+              % ((key[0], same[0]['mode'], len(same)) + tuple(medians)))
 
 
 if __name__ == '__main__':
