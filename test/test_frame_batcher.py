@@ -108,6 +108,10 @@ def test_one_network_call_per_batch_where_the_estimator_has_one():
     assert len({began for _, began in results}) == 1  # one call: one start for all
     plain = _Engine()
     assert [r for r, _ in infer_frames(plain, [1, 2])] == ['r1', 'r2'] and plain.calls == [[1], [2]]
+    # An engine that runs images one by one anyway: each result as soon as it is ready.
+    one_by_one = _BatchEngine()
+    one_by_one.network = type('Network', (), {'batches': False})()
+    assert [r for r, _ in infer_frames(one_by_one, [1, 2])] == ['r1', 'r2'] and one_by_one.calls == [[1], [2]]
 
 
 @pytest.mark.ros  # camera_input imports the ROS message types

@@ -88,14 +88,21 @@ class FrameBatcher:
         return any(not slot.pending and due_by(slot, deadline, now) for slot in self.slots)
 
 
+def runs_batches(estimator) -> bool:
+    """True when ``estimator`` runs a batch in one network call: it has ``infer_batch`` and its engine
+    takes batches (``network.batches``; an engine that does not say is taken at its word)."""
+    return hasattr(estimator, 'infer_batch') and bool(getattr(getattr(estimator, 'network', None), 'batches', True))
+
+
 def infer_frames(estimator, images: Sequence[Any]) -> Iterator[Tuple[Any, float]]:
     """(result, monotonic time its network call began) for each image, in order.
 
-    One network call for the whole batch where the estimator offers ``infer_batch``; otherwise one
-    call per image, each result handed over as soon as it is ready (no frame waits for the others).
+    One network call for the whole batch where the estimator runs batches (runs_batches); otherwise
+    one call per image, each result handed over as soon as it is ready, so on an engine that runs
+    images one by one anyway no camera's result waits for the other cameras' inference.
     """
-    batch = getattr(estimator, 'infer_batch', None)
-    if batch is not None and len(images) > 1:
+    if len(images) > 1 and runs_batches(estimator):
+        batch = estimator.infer_batch
         began = time.monotonic()
         for result in batch(list(images)):
             yield result, began
