@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -393,19 +393,21 @@ class PoseNodeCore:
             batch = batcher.take(timeout=0.2)
             if not batch:
                 continue
+            frames = [(self._cameras[index], msg, arrived) for index, msg, arrived in batch]
             try:
-                self._process([(self._cameras[index], msg, arrived) for index, msg, arrived in batch])
+                self._process(frames)
             except Exception as err:  # the thread must outlive any one frame
                 if not self.context.ok():
                     return  # shutting down (Ctrl-C): publishers are gone, nothing to report
-                for index, _, _ in batch:
-                    self._cameras[index].stats.count(FAILED)
+                for camera, _, _ in frames:  # those not published before the failure
+                    camera.stats.count(FAILED)
                 self.get_logger().error('frame failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _process(self, frames: Sequence[Frame]) -> None:
+    def _process(self, frames: List[Frame]) -> None:
         """Infer the frames of one batch (one per camera) and publish each camera's people.
 
-        A frame's arrival time is monotonic.
+        A frame's arrival time is monotonic. Published frames are removed from ``frames``, so after
+        an exception the caller counts only the rest as failed.
         """
         started = time.monotonic()
         if not self._enabled or self._estimator is None:  # checked again under the lock: a cleanup may come
@@ -437,6 +439,7 @@ class PoseNodeCore:
             for (camera, msg, arrived, image), (result, began) in zip(decoded_frames, results):
                 self._publish(camera, msg, image, result, estimator.model,
                               {'arrived': arrived, 'started': started, 'decoded': decoded, 'began': began})
+                frames[:] = [frame for frame in frames if frame[1] is not msg]
 
     def _publish(self, camera: CameraInput, msg, image, result, model: str, times) -> None:
         """Track, lift into 3D and publish one camera's result; record its latency and where it went.
