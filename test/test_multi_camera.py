@@ -172,3 +172,23 @@ def test_lifecycle_subscribes_every_camera_on_activate_only(ros_context, mobilen
     finally:
         executor.shutdown()
         node.destroy_node()
+
+
+def test_one_camera_keeps_its_status_name_keys_and_topics(ros_context, mobilenet_thin_path, astronaut):
+    h = Harness(ros_context, '/single', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.3)])
+    try:
+        assert len(h.node.cameras) == 1 and h.node.cameras[0].name == ''
+        assert h.node.persons_pub.topic_name == '/single/pose_estimator/persons'
+        assert h.node.markers_pub.topic_name == '/single/pose_estimator/markers'
+        h.send(encode_image_msg(astronaut, 'bgr8', h.header()))
+        count = len(h.statuses())
+        wait_for(lambda: len(h.statuses()) > count, what='a status after the frame')
+        status = h.latest_status()
+        assert status.name == '/single/pose_estimator: pose estimation'
+        keys = [kv.key for kv in status.values]
+        # The settings and counters in the order they always had; no camera or batch keys.
+        assert keys[:10] == ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'upsample_ratio',
+                             'depth', 'image_topic', 'qos']
+        assert not {'camera', 'batches', 'batched', 'batch_size', 'batch_wait'} & set(keys)
+    finally:
+        h.close()
