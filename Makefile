@@ -7,7 +7,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
 # frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
-.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-startup bench-perception eval clean
+.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-multicam bench-startup bench-perception eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -57,6 +57,10 @@ bench-gpu: setup-torch
 
 bench-node: setup
 	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)
+
+# Several cameras: one node with image_topics against one node per camera.
+bench-multicam: setup
+	$(PY) -m tf_pose_ros.ros.multicam_bench $(ARGS)
 
 # Seconds from starting pose_estimator to its first poses, with a camera already publishing.
 bench-startup: setup

@@ -18,12 +18,15 @@ class LatestFrameSlot:
     """Holds only the newest frame: a frame put while one is waiting replaces it (counted as dropped).
 
     The producer never blocks, so image callbacks stay instant however slow inference is, and memory
-    is bounded to one waiting frame. The slot also estimates the source's frame period.
+    is bounded to one waiting frame. The slot also estimates the source's frame period. Slots given
+    one ``condition`` (a FrameBatcher's) wake whoever waits on any of them.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 condition: Optional[threading.Condition] = None):
         self._clock = clock
-        self._cond = threading.Condition()
+        # Re-entrant (Condition's default lock): a batcher holding it calls the slots' methods.
+        self._cond = condition if condition is not None else threading.Condition()
         self._entry: Optional[Tuple[Any, float]] = None
         self._closed = False
         self._last_arrival: Optional[float] = None
@@ -57,6 +60,11 @@ class LatestFrameSlot:
         return self._closed
 
     @property
+    def last_arrival(self) -> Optional[float]:
+        """Clock time of the latest put (None before the first)."""
+        return self._last_arrival
+
+    @property
     def pending(self) -> bool:
         """True while a frame waits to be taken."""
         return self._entry is not None
@@ -85,6 +93,11 @@ class LatestFrameSlot:
                         self._cond.wait(left)
             entry, self._entry = self._entry, None
             return entry
+
+    def arrival(self) -> Optional[float]:
+        """Arrival time of the waiting frame (None while none waits)."""
+        entry = self._entry
+        return entry[1] if entry is not None else None
 
     def close(self) -> None:
         """Wake any waiting taker; later takes return what is left, then None."""

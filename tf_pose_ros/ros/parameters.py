@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.parameter import Parameter
 
 from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
 from tf_pose_ros.depth import check_window
 from tf_pose_ros.ros.adaptive_subscription import AUTO, MODES
+from tf_pose_ros.ros.camera_input import parse_cameras
 from tf_pose_ros.ros.ros_params import describe
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
@@ -25,6 +27,17 @@ class ParamDef:
     range: Optional[Tuple[float, float]] = None
     check: Optional[Callable[[Any], Any]] = None
     choices: Tuple[str, ...] = ()  # for enum-like strings: the values accepted
+    items: type = float  # the type of a list parameter's elements
+
+    def declared_default(self) -> Any:
+        """What to declare the parameter with: its default, or for an empty list its array type.
+
+        rclpy types a default of [] as a byte array; declared by type instead, the parameter stays
+        unset until given (an empty list in a YAML file leaves it unset too), which reads as the default.
+        """
+        if isinstance(self.default, list) and not self.default:
+            return Parameter.Type.STRING_ARRAY if self.items is str else Parameter.Type.DOUBLE_ARRAY
+        return self.default
 
     def descriptor(self) -> ParameterDescriptor:
         """The ROS parameter descriptor: help text, read-only flag, range, choices."""
@@ -71,6 +84,17 @@ RELOAD_PARAMS = frozenset(setting_names())
 PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('image_topic', 'image_raw', 'input image topic (CompressedImage on <topic>/compressed)',
              read_only=True),
+    ParamDef('image_topics', [], "several cameras in one node: their image topics, 'topic' or 'name=topic' "
+             "(name: the topic's parts joined by '_', without a last part image_raw/image/image_rect...); "
+             'results on ~/<name>/persons; empty = the one camera of image_topic', read_only=True, items=str,
+             check=lambda topics: parse_cameras(topics, ())),
+    ParamDef('depth_topics', [], "with image_topics: each camera's registered depth topic, in the same order "
+             "('' for none; camera_info beside each image topic); empty = no 3D", read_only=True, items=str),
+    ParamDef('batch_size', 4, 'with image_topics: most frames (one per camera) inferred in one network call',
+             read_only=True, range=(1, 64)),
+    ParamDef('batch_wait', 0.005, "with image_topics: seconds the first camera's frame may wait for the frames "
+             'of the other cameras that are due (a camera that does not publish is not waited for)',
+             read_only=True, range=(0.0, 1.0)),
     ParamDef('use_compressed', False, 'subscribe to sensor_msgs/CompressedImage instead of Image',
              read_only=True),
     ParamDef('qos_reliability', AUTO, "input QoS reliability; 'auto': as the topic's publishers publish (reliable "
@@ -111,7 +135,7 @@ def normalize(name: str, value: Any) -> Any:
     """A parameter value in comparable form: number arrays become tuples of floats."""
     spec = PARAMS_BY_NAME.get(name)
     if spec is not None and isinstance(spec.default, list):
-        return tuple(float(v) for v in value)
+        return tuple(spec.items(v) for v in value)
     return value
 
 
@@ -124,6 +148,8 @@ def cross_check(values: Dict[str, Any]) -> Optional[str]:
     """Reason why a whole set of parameter values does not fit together, or None."""
     if values['depth_min'] >= values['depth_max']:
         return 'depth_min (%g) must be below depth_max (%g)' % (values['depth_min'], values['depth_max'])
+    if values.get('depth_topics') and len(values['depth_topics']) != len(values.get('image_topics', ())):
+        return 'depth_topics needs one entry per image_topics entry'
     return None
 
 
@@ -135,7 +161,7 @@ def validate(name: str, value: Any) -> Optional[str]:
     expected = type(spec.default)
     if expected is list:
         if not isinstance(value, (list, tuple)) and type(value).__name__ != 'array':
-            return '%s must be a list of numbers, got %r' % (name, value)
+            return '%s must be a list of %s, got %r' % (name, 'strings' if spec.items is str else 'numbers', value)
         value = list(value)
     elif expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)

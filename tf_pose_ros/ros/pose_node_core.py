@@ -1,22 +1,25 @@
 """What both pose_estimator variants (plain and lifecycle) are made of, as steps they call in turn.
 
-The executor only hands frames to a one-slot mailbox; a dedicated thread runs inference on the
-newest frame, so callbacks never wait for the network and a slow network drops stale frames
-(counted) instead of queueing them. Depth frames and camera_info go to a DepthInput, which the
-inference thread asks for the depth frame nearest each colour frame.
+The executor only hands frames to a one-slot mailbox per camera; a dedicated thread runs inference
+on the newest frames, so callbacks never wait for the network and a slow network drops stale frames
+(counted) instead of queueing them. With several cameras (image_topics) the thread infers the
+frames that arrive together in one batch (frame_batcher.py); each camera keeps its own counters,
+tracker, depth pairing and outputs (camera_input.py). Depth frames and camera_info go to a camera's
+DepthInput, which the inference thread asks for the depth frame nearest each colour frame.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import List, Optional, Set
+from typing import List, Optional, Tuple
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import ParameterException
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -28,8 +31,10 @@ from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription, resolve_topic
+from tf_pose_ros.ros.camera_input import CameraInput, CameraSpec, parse_cameras
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for, stamp_ns
 from tf_pose_ros.ros.diagnostics import pose_status
+from tf_pose_ros.ros.frame_batcher import FrameBatcher, infer_frames
 from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.image_conversion import (
     ImageConversionError,
@@ -37,21 +42,15 @@ from tf_pose_ros.ros.image_conversion import (
     compressed_msg_to_bgr8,
     image_msg_to_bgr8,
 )
-from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
 from tf_pose_ros.ros.log_bridge import forward_package_logging
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
 from tf_pose_ros.ros.parameters import PARAMS, cross_check, estimator_config, normalize, validate
-from tf_pose_ros.ros.sequence_gaps import SequenceGaps
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
 from tf_pose_ros.ros.stats import (
-    DROPPED,
     FAILED,
-    INCOMPATIBLE_QOS,
     INVALID,
-    LOST,
     PROCESSED,
-    RECEIVED,
     SKIPPED_NO_MODEL,
     SKIPPED_PAUSED,
     WITH_DEPTH,
@@ -59,7 +58,6 @@ from tf_pose_ros.ros.stats import (
     PipelineStats,
 )
 from tf_pose_ros.ros.transport import profile_path, use_large_frame_transport
-from tf_pose_ros.tracking import PoseTracker
 from tf_pose_ros.warmup import warm_up_tracking, warmup_image
 
 LOG_THROTTLE_S = 5.0
@@ -85,6 +83,20 @@ def depth_settings(config) -> DepthSettings:
                          min_m=config['depth_min'], max_m=config['depth_max'])
 
 
+def camera_specs(config) -> List[CameraSpec]:
+    """The node's cameras: those of image_topics, or the one camera of image_topic (named '')."""
+    if config['image_topics']:
+        return parse_cameras(config['image_topics'], config['depth_topics'])
+    info = config['camera_info_topic'] or camera_info_topic_for(config['image_topic'])
+    if not config['depth_topic']:
+        info = ''
+    return [CameraSpec('', config['image_topic'], config['depth_topic'], info)]
+
+
+#: One frame of a batch: its camera, the message, its arrival time and (once decoded) the image.
+Frame = Tuple[CameraInput, object, float]
+
+
 class PoseNodeCore:
     """Mixed into an rclpy Node or LifecycleNode: parameters, model, topics and the inference thread."""
 
@@ -94,54 +106,85 @@ class PoseNodeCore:
         return self._estimator
 
     @property
+    def cameras(self) -> List[CameraInput]:
+        """The node's cameras, in the order of image_topics (one, named '', without image_topics)."""
+        return self._cameras
+
+    # The first camera's parts: with one camera (image_topic) they are the node's.
+    @property
+    def stats(self) -> PipelineStats:
+        """The first camera's counters and figures (each camera's: ``cameras[i].stats``)."""
+        return self._cameras[0].stats
+
+    @property
+    def _image_input(self) -> Optional[AdaptiveSubscription]:
+        return self._cameras[0].image_input
+
+    @property
+    def _slot(self) -> LatestFrameSlot:
+        return self._cameras[0].slot
+
+    @property
+    def persons_pub(self):
+        """The first camera's Persons publisher."""
+        return self._cameras[0].persons_pub
+
+    @property
+    def annotated_pub(self):
+        """The first camera's annotated image publisher."""
+        return self._cameras[0].annotated_pub
+
+    @property
+    def markers_pub(self):
+        """The first camera's markers publisher."""
+        return self._cameras[0].markers_pub
+
+    @property
     def subscription(self):
         """The image subscription (None while not subscribed, e.g. auto QoS before a publisher appears)."""
         return self._image_input.subscription if self._image_input is not None else None
 
-    @property
-    def image_topic_name(self) -> str:
-        """The fully resolved topic the node takes its frames from (…/compressed with use_compressed)."""
-        topic = self.config['image_topic'] + ('/compressed' if self.config['use_compressed'] else '')
+    def camera_topic_name(self, camera: CameraInput) -> str:
+        """The fully resolved topic a camera's frames come from (…/compressed with use_compressed)."""
+        topic = camera.spec.image_topic + ('/compressed' if self.config['use_compressed'] else '')
         return resolve_topic(self, topic)
 
     @property
+    def image_topic_name(self) -> str:
+        """The fully resolved topic the (first) camera's frames come from (…/compressed with use_compressed)."""
+        return self.camera_topic_name(self._cameras[0])
+
+    @property
     def depth_input(self) -> Optional[DepthInput]:
-        """Depth frames and calibration for 3D keypoints (None without depth_topic)."""
-        return self._depth
+        """The (first) camera's depth frames and calibration for 3D keypoints (None without depth)."""
+        return self._cameras[0].depth
 
     # --- set-up steps, called by the node classes ------------------------------------------------
     def _declare_parameters(self) -> None:
         """Declare every parameter and prepare the state that needs no model and no topic."""
         try:
             for param in PARAMS:
-                self.declare_parameter(param.name, param.default, param.descriptor())
-        except ParameterException:
+                self.declare_parameter(param.name, param.declared_default(), param.descriptor())
+            # An unset one (an empty list, see ParamDef.declared_default) reads as its default.
+            self.config = {p.name: normalize(p.name, self.get_parameter_or(p.name, Parameter(p.name, value=p.default))
+                                             .value) for p in PARAMS}
+            specs = camera_specs(self.config)  # ValueError naming a bad image_topics entry
+        except (ParameterException, ValueError):
             super().destroy_node()  # nothing of ours exists yet; leave nothing behind in the context
             raise
-        self.config = {p.name: normalize(p.name, self.get_parameter(p.name).value) for p in PARAMS}
-        self.stats = PipelineStats()
-        self._slot = LatestFrameSlot()
-        self._gaps = SequenceGaps()
-        self._tracker = PoseTracker(max_age=self.config['track_max_age'])
-        self._reset_tracker = False  # set by a parameter change, applied by the inference thread
-        self._depth = DepthInput(depth_settings(self.config)) if self.config['depth_topic'] else None
-        self._depth_problem, self._depth_missing_reported = '', 0
+        depth = depth_settings(self.config)
+        self._cameras = [CameraInput(spec, self.config['track_max_age'], depth if spec.depth_topic else None)
+                         for spec in specs]
+        self._batcher = FrameBatcher(len(specs), self.config['batch_size'], self.config['batch_wait'])
+        self._batches = PipelineStats()  # network calls ('batches') and the frames they took ('batched')
         self._estimator: Optional[PoseEstimator] = None
         # Held while a frame is inferred, so a reload can close the old network once no frame uses it.
         self._estimator_lock = threading.Lock()
         self._load_error = 'not configured'
-        self._last_problems = 0
         self._enabled = True
         self._loads_models = True  # False while a lifecycle node is unconfigured
         self._pending: Optional[PoseEstimator] = None  # loaded by validation, taken by the post-set step
-        self._inputs: List[AdaptiveSubscription] = []
-        self._image_input: Optional[AdaptiveSubscription] = None
         self._poll_timer = None
-        # What /diagnostics needs to name why frames do not arrive (input_health.py).
-        self._frame_bytes = 0  # of the latest frame
-        self._invalid_reason = self._incompatible_reason = ''
-        self._lost_reported = 0
-        self._logged_causes: Set[str] = set()
         self._first_frame_logged = False
         self._worker: Optional[threading.Thread] = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -184,21 +227,25 @@ class PoseNodeCore:
             release_freed_memory()  # the old network's buffers, kept by the allocator otherwise
 
     def _create_outputs(self, make_publisher) -> None:
-        """Result publishers (made by ``make_publisher``: plain or lifecycle), /diagnostics and its timer."""
-        self.persons_pub = make_publisher(Persons, '~/persons', 10)
-        self.annotated_pub = make_publisher(Image, '~/image_annotated', 1)
-        self.markers_pub = make_publisher(MarkerArray, '~/markers', 1)
+        """Each camera's result publishers (made by ``make_publisher``: plain or lifecycle), /diagnostics and its
+        timer."""
+        for camera in self._cameras:
+            camera.persons_pub = make_publisher(Persons, camera.output('persons'), 10)
+            camera.annotated_pub = make_publisher(Image, camera.output('image_annotated'), 1)
+            camera.markers_pub = make_publisher(MarkerArray, camera.output('markers'), 1)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._diagnostics_timer = self.create_timer(self.config['diagnostics_period'], self._publish_diagnostics)
 
     def _destroy_outputs(self, destroy_publisher) -> None:
-        for publisher in (self.persons_pub, self.annotated_pub, self.markers_pub):
-            destroy_publisher(publisher)
+        for camera in self._cameras:
+            for publisher in (camera.persons_pub, camera.annotated_pub, camera.markers_pub):
+                destroy_publisher(publisher)
+            camera.persons_pub = camera.annotated_pub = camera.markers_pub = None
         self.destroy_publisher(self.diagnostics_pub)
         self.destroy_timer(self._diagnostics_timer)
 
     def _create_inputs(self) -> None:
-        """Subscribe to the image topic (and depth and camera_info when depth_topic is set).
+        """Subscribe to each camera's image topic (and depth and camera_info when it has a depth topic).
 
         With qos_reliability auto each subscription takes the reliability of the topic's publishers,
         looked at every PUBLISHER_POLL_S, and subscribes again when they change.
@@ -209,55 +256,59 @@ class PoseNodeCore:
             msg_type, self._decode = CompressedImage, compressed_msg_to_bgr8
         else:
             msg_type, self._decode = Image, image_msg_to_bgr8
-        # In a multi-threaded executor (a component container), frames keep arriving in their own
-        # group while a parameter change reloads the network.
-        self._image_input = self._adaptive(msg_type, self.image_topic_name, self._on_image, mode, depth,
-                                           MutuallyExclusiveCallbackGroup())
-        self._inputs = [self._image_input]
-        if self._depth is not None:
-            info_topic = config['camera_info_topic'] or camera_info_topic_for(config['image_topic'])
-            self._inputs.append(self._adaptive(Image, config['depth_topic'], self._depth.on_depth, mode, depth))
-            # Calibration is tiny: a fixed choice takes it best effort, which matches any publisher.
-            self._inputs.append(self._adaptive(CameraInfo, info_topic, self._depth.on_camera_info,
-                                               AUTO if mode == AUTO else BEST_EFFORT, 1))
+        for camera in self._cameras:
+            # In a multi-threaded executor (a component container), frames keep arriving in their own
+            # group while a parameter change reloads the network.
+            camera.image_input = self._adaptive(camera, msg_type, self.camera_topic_name(camera), camera.on_image,
+                                                mode, depth, MutuallyExclusiveCallbackGroup())
+            camera.inputs = [camera.image_input]
+            if camera.depth is not None:
+                spec = camera.spec
+                camera.inputs.append(self._adaptive(camera, Image, spec.depth_topic, camera.depth.on_depth, mode,
+                                                    depth))
+                # Calibration is tiny: a fixed choice takes it best effort, which matches any publisher.
+                camera.inputs.append(self._adaptive(camera, CameraInfo, spec.camera_info_topic,
+                                                    camera.depth.on_camera_info,
+                                                    AUTO if mode == AUTO else BEST_EFFORT, 1))
         self._poll_timer = self.create_timer(PUBLISHER_POLL_S, self._poll_publishers)
         self.get_logger().info('listening on %s (qos_reliability %s)' % (
-            ', '.join(i.topic_name for i in self._inputs), mode))
+            ', '.join(i.topic_name for c in self._cameras for i in c.inputs), mode))
 
-    def _adaptive(self, msg_type, topic, callback, mode, depth, group=None) -> AdaptiveSubscription:
+    def _adaptive(self, camera, msg_type, topic, callback, mode, depth, group=None) -> AdaptiveSubscription:
         def changed(qos: str) -> None:
             self.get_logger().info('subscribed to %s as %s' % (topic, qos))
         return AdaptiveSubscription(self, msg_type, topic, callback, mode, depth, callback_group=group,
-                                    on_incompatible=self._on_incompatible_qos, on_change=changed)
+                                    on_incompatible=camera.on_incompatible_qos, on_change=changed)
 
     def _poll_publishers(self) -> None:
-        for adaptive in self._inputs:
-            adaptive.poll()
-
-    def _on_incompatible_qos(self, count: int, reason: str) -> None:
-        self._incompatible_reason = reason  # before the count: a report seeing the count has the reason
-        self.stats.count(INCOMPATIBLE_QOS, count)
+        for camera in self._cameras:
+            for adaptive in camera.inputs:
+                adaptive.poll()
 
     def _destroy_inputs(self) -> None:
         """Unsubscribe: publishers stop sending us frames."""
         if self._poll_timer is not None:
             self.destroy_timer(self._poll_timer)
             self._poll_timer = None
-        for adaptive in self._inputs:
-            adaptive.destroy()
-        self._inputs, self._image_input = [], None
-        if self._depth is not None:
-            self._depth.reset()
+        for camera in self._cameras:
+            for adaptive in camera.inputs:
+                adaptive.destroy()
+            camera.inputs, camera.image_input = [], None
+            if camera.depth is not None:
+                camera.depth.reset()
 
     def _start_worker(self) -> None:
-        # Each worker has a slot of its own and ends when that slot is closed, so a worker still
+        # Each worker has slots of its own and ends when they are closed, so a worker still
         # finishing a frame after _stop_worker gave up waiting never meets a newer one.
-        self._slot = LatestFrameSlot()
-        self._worker = threading.Thread(target=self._work, args=(self._slot,), name='pose_inference', daemon=True)
+        self._batcher = FrameBatcher(len(self._cameras), self.config['batch_size'], self.config['batch_wait'])
+        for camera, slot in zip(self._cameras, self._batcher.slots):
+            camera.slot = slot
+        self._worker = threading.Thread(target=self._work, args=(self._batcher,), name='pose_inference',
+                                        daemon=True)
         self._worker.start()
 
     def _stop_worker(self) -> None:
-        self._slot.close()
+        self._batcher.close()
         if self._worker is not None:
             self._worker.join(timeout=5.0)
             self._worker = None
@@ -299,12 +350,14 @@ class PoseNodeCore:
         """Take the accepted values; swap in the network loaded while validating, if any."""
         for param in params:
             self.config[param.name] = normalize(param.name, param.value)
-            if param.name == 'track_max_age':
-                self._tracker.max_age = param.value
-            elif param.name == 'tracking' and not param.value:
-                self._reset_tracker = True  # back on later, nobody is matched to an old sighting
-        if self._depth is not None:
-            self._depth.settings = depth_settings(self.config)
+            for camera in self._cameras:
+                if param.name == 'track_max_age':
+                    camera.tracker.max_age = param.value
+                elif param.name == 'tracking' and not param.value:
+                    camera.reset_tracker = True  # back on later, nobody is matched to an old sighting
+        for camera in self._cameras:
+            if camera.depth is not None:
+                camera.depth.settings = depth_settings(self.config)
         estimator, self._pending = self._pending, None
         if estimator is not None:
             self._swap_estimator(estimator)
@@ -330,16 +383,7 @@ class PoseNodeCore:
                 ', '.join('%s=%r' % (p.name, p.value) for p in params), result.reason))
 
     # --- frames ----------------------------------------------------------------------------------
-    def _on_image(self, msg, info) -> None:
-        missed = self._gaps.missed(info)
-        if missed:
-            self.stats.count(LOST, missed)
-        self.stats.count(RECEIVED)
-        self._frame_bytes = len(msg.data)
-        if self._slot.put(msg):
-            self.stats.count(DROPPED)
-
-    def _work(self, slot: LatestFrameSlot) -> None:
+    def _work(self, batcher: FrameBatcher) -> None:
         # An engine's first call from a new thread sets up that thread's share of its pool (measured
         # with OpenVINO: 80-300 ms once): paid here, before a camera frame can be waiting.
         try:
@@ -348,80 +392,103 @@ class PoseNodeCore:
                     self._estimator.infer(warmup_image())
         except Exception as err:  # the first frame pays instead; the thread must start regardless
             self.get_logger().warning('warm-up of the inference thread failed: %s' % err)
-        while not slot.closed and self.context.ok():
-            entry = slot.take(timeout=0.2, fresh=True)
-            if entry is None:
+        while not batcher.closed and self.context.ok():
+            batch = batcher.take(timeout=0.2)
+            if not batch:
                 continue
+            frames = [(self._cameras[index], msg, arrived) for index, msg, arrived in batch]
             try:
-                self._process(*entry)
+                self._process(frames)
             except Exception as err:  # the thread must outlive any one frame
                 if not self.context.ok():
                     return  # shutting down (Ctrl-C): publishers are gone, nothing to report
-                self.stats.count(FAILED)
+                for camera, _, _ in frames:  # those not published before the failure
+                    camera.stats.count(FAILED)
                 self.get_logger().error('frame failed: %s' % err, throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _process(self, msg, arrived: float) -> None:
-        """Infer one frame and publish its people; ``arrived`` is its monotonic arrival time."""
+    def _process(self, frames: List[Frame]) -> None:
+        """Infer the frames of one batch (one per camera) and publish each camera's people.
+
+        A frame's arrival time is monotonic. Published frames are removed from ``frames``, so after
+        an exception the caller counts only the rest as failed.
+        """
         started = time.monotonic()
-        if not self._enabled:
-            self.stats.count(SKIPPED_PAUSED)
+        if not self._enabled or self._estimator is None:  # checked again under the lock: a cleanup may come
+            for camera, _, _ in frames:
+                camera.stats.count(SKIPPED_PAUSED if not self._enabled else SKIPPED_NO_MODEL)
             return
-        if self._estimator is None:  # checked again under the lock: a cleanup may come in between
-            self.stats.count(SKIPPED_NO_MODEL)
-            return
-        try:
-            image = self._decode(msg)
-        except ImageConversionError as err:
-            self._invalid_reason = str(err)
-            self.stats.count(INVALID)
-            self.get_logger().warning('dropped a bad image message: %s' % err,
-                                      throttle_duration_sec=LOG_THROTTLE_S)
+        decoded_frames = []
+        for camera, msg, arrived in frames:
+            try:
+                decoded_frames.append((camera, msg, arrived, self._decode(msg)))
+            except ImageConversionError as err:
+                camera.invalid_reason = str(err)
+                camera.stats.count(INVALID)
+                self.get_logger().warning('dropped a bad image message: %s' % err,
+                                          throttle_duration_sec=LOG_THROTTLE_S)
+        if not decoded_frames:
             return
         decoded = time.monotonic()
         with self._estimator_lock:
             estimator = self._estimator
             if estimator is None:
-                self.stats.count(SKIPPED_NO_MODEL)
+                for camera, _, _, _ in decoded_frames:
+                    camera.stats.count(SKIPPED_NO_MODEL)
                 return
-            result = estimator.infer(image)
+            if len(self._cameras) > 1:
+                self._batches.count('batches')
+                self._batches.count('batched', len(decoded_frames))
+            results = infer_frames(estimator, [image for _, _, _, image in decoded_frames])
+            for (camera, msg, arrived, image), (result, began) in zip(decoded_frames, results):
+                self._publish(camera, msg, image, result, estimator.model,
+                              {'arrived': arrived, 'started': started, 'decoded': decoded, 'began': began})
+                frames[:] = [frame for frame in frames if frame[1] is not msg]
+
+    def _publish(self, camera: CameraInput, msg, image, result, model: str, times) -> None:
+        """Track, lift into 3D and publish one camera's result; record its latency and where it went.
+
+        ``times``: monotonic arrival, start of the batch, end of decoding, start of its network call.
+        """
         inferred = time.monotonic()
         config = self.config
-        if self._reset_tracker:
-            self._reset_tracker = False
-            self._tracker.reset()
-        ids = self._tracker.update(result.persons) if config['tracking'] else None
-        positions = self._lift(msg.header, result) if self._depth is not None else None
-        persons = persons_msg(result, msg.header, estimator.model, config['min_person_score'],
+        if camera.reset_tracker:
+            camera.reset_tracker = False
+            camera.tracker.reset()
+        ids = camera.tracker.update(result.persons) if config['tracking'] else None
+        positions = self._lift(camera, msg.header, result) if camera.depth is not None else None
+        persons = persons_msg(result, msg.header, model, config['min_person_score'],
                               config['min_keypoint_score'], ids=ids, positions=positions)
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
-        self.stats.count(PROCESSED)
+        camera.stats.count(PROCESSED)
         now = time.monotonic()
+        arrived, started, decoded, began = times['arrived'], times['started'], times['decoded'], times['began']
         latency = (self.get_clock().now().nanoseconds - stamp_ns(msg.header)) * 1e-9
-        split = {'transport': latency - (now - arrived), 'wait': started - arrived, 'decode': decoded - started,
-                 'pipeline': inferred - decoded, 'message': now - inferred}
-        self.stats.record(latency, now - started, now=now, split=split)
+        # Earlier frames of the batch inferred one by one count as waiting (began > decoded).
+        split = {'transport': latency - (now - arrived), 'wait': started - arrived + (began - decoded),
+                 'decode': decoded - started, 'pipeline': inferred - began, 'message': now - inferred}
+        camera.stats.record(latency, now - began + decoded - started, now=now, split=split)
         if not self._first_frame_logged:  # what a fresh start's first frame cost, for `make bench-startup`
             self._first_frame_logged = True
             self.get_logger().info('first frame: %s; network %.0f ms' % (
                 ', '.join('%s %.0f ms' % (k, v * 1e3) for k, v in split.items()), result.timings_ms['network']))
-        self.persons_pub.publish(persons)
-        if self._depth is not None and config['publish_markers'] and self.markers_pub.get_subscription_count() > 0:
-            self.markers_pub.publish(skeleton_markers(persons, config['marker_lifetime']))
-        if config['publish_annotated'] and self.annotated_pub.get_subscription_count() > 0:
-            self.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
-                                                         msg.header))
+        camera.persons_pub.publish(persons)
+        if camera.depth is not None and config['publish_markers'] and camera.markers_pub.get_subscription_count() > 0:
+            camera.markers_pub.publish(skeleton_markers(persons, config['marker_lifetime']))
+        if config['publish_annotated'] and camera.annotated_pub.get_subscription_count() > 0:
+            camera.annotated_pub.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
+                                                           msg.header))
 
-    def _lift(self, header, result):
+    def _lift(self, camera: CameraInput, header, result):
         """3D positions of the result's keypoints from the paired depth frame; None (counted) without."""
-        lifted = self._depth.lift(header, result.image_size, result.persons)
+        lifted = camera.depth.lift(header, result.image_size, result.persons)
         if lifted.warning:
             self.get_logger().warning(lifted.warning, throttle_duration_sec=LOG_THROTTLE_S)
         if lifted.positions is None:
-            self._depth_problem = lifted.problem  # before the count: a report seeing the count has the reason
-            self.stats.count(WITHOUT_DEPTH)
+            camera.depth_problem = lifted.problem  # before the count: a report seeing the count has the reason
+            camera.stats.count(WITHOUT_DEPTH)
             self.get_logger().warning('no 3D keypoints: %s' % lifted.problem, throttle_duration_sec=LOG_THROTTLE_S)
         else:
-            self.stats.count(WITH_DEPTH)
+            camera.stats.count(WITH_DEPTH)
         return lifted.positions
 
     # --- diagnostics -----------------------------------------------------------------------------
@@ -433,42 +500,30 @@ class PoseNodeCore:
                     'precision': getattr(estimator, 'precision', 'none'),
                     'resolution': self.config['resolution'] or 'model default',
                     'decoder': self.config['decoder'],
-                    'upsample_ratio': '%g' % getattr(estimator, 'upsample_ratio', self.config['upsample_ratio']),
-                    'depth': self.config['depth_topic'] or 'off',
-                    'image_topic': self.image_topic_name,
-                    'qos': self._image_input.describe() if self._image_input is not None else 'not subscribed'}
-        figures = self.stats.snapshot()
-        missing = int(figures.get(WITHOUT_DEPTH, 0))
-        depth_problem = self._depth_problem if missing > self._depth_missing_reported else ''
-        self._depth_missing_reported = missing
-        status, self._last_problems = pose_status(
-            '%s: pose estimation' % self.get_fully_qualified_name(), figures, settings,
-            self._load_error if estimator is None else None, self._last_problems, self._slot.period,
-            depth_problem, self._input_warnings(figures))
-        array = DiagnosticArray(status=[status])
+                    'upsample_ratio': '%g' % getattr(estimator, 'upsample_ratio', self.config['upsample_ratio'])}
+        if len(self._cameras) > 1:  # shared by the cameras: network calls and the frames they took
+            batches = self._batches.snapshot()
+            settings.update(batches='%d' % batches.get('batches', 0), batched='%d' % batches.get('batched', 0),
+                            batch_size=str(self.config['batch_size']), batch_wait='%g' % self.config['batch_wait'])
+        array = DiagnosticArray(status=[self._camera_status(camera, settings) for camera in self._cameras])
         array.header.stamp = self.get_clock().now().to_msg()
         self.diagnostics_pub.publish(array)
 
-    def _input_warnings(self, figures) -> List[str]:
-        """Why frames do not arrive or cannot be read, since the last report; each cause logged once."""
-        image_input = self._image_input
-        if image_input is None:  # lifecycle node not active: nothing is expected
-            return []
-        lost = int(figures.get(LOST, 0))
-        waiting = image_input.seconds_without_publisher()
-        facts = InputFacts(
-            topic=image_input.topic_name, qos=image_input.describe(), reliability=image_input.reliability or '',
-            seconds_without_publisher=waiting, frame_bytes=self._frame_bytes, lost=lost - self._lost_reported,
-            invalid_reason=self._invalid_reason, incompatible_reason=self._incompatible_reason,
-            image_topics=self._image_topics_with_publishers() if waiting >= NO_PUBLISHER_WARN_S else (),
-            profile_path=str(profile_path() or ''))
-        self._lost_reported, self._invalid_reason, self._incompatible_reason = lost, '', ''
-        warnings = input_warnings(facts)
-        for warning in warnings:
-            if warning.kind not in self._logged_causes:
-                self._logged_causes.add(warning.kind)
-                self.get_logger().warning(warning.text)
-        return [warning.text for warning in warnings]
+    def _camera_status(self, camera: CameraInput, shared):
+        """One camera's /diagnostics status: the shared settings, its input, counters and figures."""
+        settings = dict(shared, depth=camera.spec.depth_topic or 'off', image_topic=self.camera_topic_name(camera),
+                        qos=camera.image_input.describe() if camera.image_input is not None else 'not subscribed')
+        name = '%s: pose estimation' % self.get_fully_qualified_name()
+        if camera.name:
+            settings['camera'] = camera.name
+            name += ' %s' % camera.name
+        figures = camera.stats.snapshot()
+        warnings = camera.input_warnings(figures, self._image_topics_with_publishers, str(profile_path() or ''),
+                                         self.get_logger().warning)
+        status, camera.last_problems = pose_status(
+            name, figures, settings, self._load_error if self._estimator is None else None, camera.last_problems,
+            camera.slot.period, camera.depth_report(figures), warnings)
+        return status
 
     def _image_topics_with_publishers(self) -> List[str]:
         """'topic (node, ...)' for every image topic of the graph that has publishers."""
