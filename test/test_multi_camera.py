@@ -187,8 +187,8 @@ def test_one_camera_keeps_its_status_name_keys_and_topics(ros_context, mobilenet
         assert status.name == '/single/pose_estimator: pose estimation'
         keys = [kv.key for kv in status.values]
         # The settings and counters in the order they always had; no camera or batch keys.
-        assert keys[:10] == ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'upsample_ratio',
-                             'depth', 'image_topic', 'qos']
+        assert keys[:11] == ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'decoder',
+                             'upsample_ratio', 'depth', 'image_topic', 'qos']
         assert not {'camera', 'batches', 'batched', 'batch_size', 'batch_wait'} & set(keys)
     finally:
         h.close()
