@@ -11,6 +11,7 @@ as soon as any is best effort, and decides again whenever the set of publishers 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
@@ -97,6 +98,8 @@ class AdaptiveSubscription:
         self.publishers: List[PublisherInfo] = []
         #: Monotonic time since when the topic has had no publisher (None while it has one).
         self.no_publisher_since: Optional[float] = time.monotonic()
+        #: Monotonic time since when the current subscription has been matched to the current publishers.
+        self.listening_since = time.monotonic()
         self.poll()
 
     def current_publishers(self) -> List[PublisherInfo]:
@@ -106,7 +109,10 @@ class AdaptiveSubscription:
 
     def poll(self) -> bool:
         """Look at the publishers again; True when this subscribed anew."""
-        self.publishers = self.current_publishers()
+        publishers = self.current_publishers()
+        if Counter(publishers) != Counter(self.publishers):
+            self.listening_since = time.monotonic()
+        self.publishers = publishers
         if self.publishers:
             self.no_publisher_since = None
         elif self.no_publisher_since is None:
@@ -126,6 +132,7 @@ class AdaptiveSubscription:
             self._msg_type, self.topic_name, self._callback, qos, callback_group=self._group,
             event_callbacks=events)
         self.reliability = reliability
+        self.listening_since = time.monotonic()
         if self._on_change is not None:
             self._on_change(self.describe())
 
@@ -141,6 +148,13 @@ class AdaptiveSubscription:
         if self.no_publisher_since is None:
             return 0.0
         return (time.monotonic() if now is None else now) - self.no_publisher_since
+
+    def seconds_silent(self, last_frame: Optional[float], now: Optional[float] = None) -> float:
+        """How long publishers have been there and subscribed to without a frame arriving (0 without any)."""
+        if not self.publishers or self.subscription is None:
+            return 0.0
+        since = max(self.listening_since, last_frame or 0.0)
+        return max(0.0, (time.monotonic() if now is None else now) - since)
 
     def describe(self) -> str:
         """The QoS in words, for the log and /diagnostics: e.g. 'reliable (auto: 1 reliable publisher)'."""

@@ -7,6 +7,7 @@ lives here, so cameras never share a tracker, a depth buffer, counters or warnin
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Set
 
@@ -100,6 +101,7 @@ class CameraInput:
         self.last_problems = 0
         # What /diagnostics needs to name why frames do not arrive (input_health.py).
         self.frame_bytes = 0  # of the latest frame
+        self.last_frame_at: Optional[float] = None  # monotonic arrival time of the latest frame
         self.invalid_reason = self.incompatible_reason = self.depth_problem = ''
         self.lost_reported = self.depth_missing_reported = 0
         self.logged_causes: Set[str] = set()
@@ -115,6 +117,7 @@ class CameraInput:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
         self.frame_bytes = len(msg.data)
+        self.last_frame_at = time.monotonic()
         if self.slot.put(msg):
             self.stats.count(DROPPED)
 
@@ -142,7 +145,8 @@ class CameraInput:
         waiting = image_input.seconds_without_publisher()
         facts = InputFacts(
             topic=image_input.topic_name, qos=image_input.describe(), reliability=image_input.reliability or '',
-            seconds_without_publisher=waiting, frame_bytes=self.frame_bytes, lost=lost - self.lost_reported,
+            seconds_without_publisher=waiting, seconds_silent=image_input.seconds_silent(self.last_frame_at),
+            frame_bytes=self.frame_bytes, lost=lost - self.lost_reported,
             invalid_reason=self.invalid_reason, incompatible_reason=self.incompatible_reason,
             image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path)
         self.lost_reported, self.invalid_reason, self.incompatible_reason = lost, '', ''

@@ -8,7 +8,8 @@ from typing import List, NamedTuple, Sequence
 #: Fast DDS's default shared-memory segment: best-effort samples larger than this mostly never arrive
 #: when the publisher runs at default settings (ros2/rmw_fastrtps issue 739).
 FASTDDS_DEFAULT_SEGMENT_BYTES = 512 * 1024
-#: Seconds without any publisher on the image topic before /diagnostics warns.
+#: Seconds without any publisher on the image topic, or without frames from the publishers there,
+#: before /diagnostics warns.
 NO_PUBLISHER_WARN_S = 5.0
 
 
@@ -20,6 +21,7 @@ class InputFacts:
     qos: str  # the subscription's QoS in words (AdaptiveSubscription.describe)
     reliability: str  # 'reliable', 'best_effort', or '' while not subscribed
     seconds_without_publisher: float
+    seconds_silent: float  # publishers there and matched, yet no frame arrived (0 when frames arrive)
     frame_bytes: int  # size of the latest frame received
     lost: int  # frames lost on the way since the last report
     invalid_reason: str = ''  # why the latest unreadable frame since the last report was refused
@@ -47,6 +49,19 @@ def lost_frames_warning(lost: int, reliability: str, frame_bytes: int, profile_p
             'frames that went by during a reload)' % lost)
 
 
+def silent_publisher_warning(topic: str, seconds: float, reliability: str, profile_path: str) -> str:
+    """The warning for publishers that are there, and subscribed to, but whose frames do not arrive."""
+    text = 'a publisher on %s is matched (%s) but no frame arrived for %.0f s' % (
+        topic, reliability.replace('_', ' ') or 'not subscribed', seconds)
+    if reliability == 'best_effort':
+        profile = profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'
+        return text + (": a best-effort camera at Fast DDS's defaults drops frames over 512 KB on its own side "
+                       '(640x480 bgr8 is 900 KB). Remedies: start the driver with FASTDDS_DEFAULT_PROFILES_FILE=%s, '
+                       'or subscribe to compressed images (use_compressed: true), or have the driver publish '
+                       'reliable' % profile)
+    return text + ' (a driver that publishes only on demand, or a stalled one)'
+
+
 def no_publisher_warning(topic: str, seconds: float, image_topics: Sequence[str]) -> str:
     """The warning for an image topic that has had no publisher for ``seconds``."""
     elsewhere = ('image topics with publishers: %s; set image_topic (or remap) to one of them'
@@ -60,6 +75,9 @@ def input_warnings(facts: InputFacts) -> List[InputWarning]:
     if facts.seconds_without_publisher >= NO_PUBLISHER_WARN_S:
         warnings.append(InputWarning('no_publisher', no_publisher_warning(
             facts.topic, facts.seconds_without_publisher, facts.image_topics)))
+    if facts.seconds_silent >= NO_PUBLISHER_WARN_S:
+        warnings.append(InputWarning('silent_' + (facts.reliability or 'none'), silent_publisher_warning(
+            facts.topic, facts.seconds_silent, facts.reliability, facts.profile_path)))
     if facts.incompatible_reason:
         warnings.append(InputWarning('incompatible_qos', 'QoS mismatch on %s: %s'
                                      % (facts.topic, facts.incompatible_reason)))
