@@ -173,13 +173,13 @@ def test_an_unreadable_encoding_is_named_on_diagnostics(ros_context, mobilenet_t
 def test_input_warnings_name_a_matched_but_silent_best_effort_publisher():
     from tf_pose_ros.ros.input_health import InputFacts, input_warnings
 
-    facts = InputFacts(topic='/image_raw', qos='best_effort', reliability='best_effort', seconds_without_publisher=0.0,
+    facts = InputFacts(topic='/image_raw', reliability='best_effort', seconds_without_publisher=0.0,
                        seconds_silent=6.0, frame_bytes=0, lost=0, profile_path='/x/fastdds_large_frames.xml')
     (warning,) = input_warnings(facts)
     assert warning.kind == 'silent_best_effort'
     assert 'no frame arrived for 6 s' in warning.text and 'FASTDDS_DEFAULT_PROFILES_FILE=/x/' in warning.text
-    quiet = input_warnings(InputFacts(topic='/image_raw', qos='reliable', reliability='reliable',
+    quiet = input_warnings(InputFacts(topic='/image_raw', reliability='reliable',
                                       seconds_without_publisher=0.0, seconds_silent=6.0, frame_bytes=0, lost=0))
     assert [w.kind for w in quiet] == ['silent_reliable'] and 'on demand' in quiet[0].text
-    assert not input_warnings(InputFacts(topic='/image_raw', qos='reliable', reliability='reliable',
+    assert not input_warnings(InputFacts(topic='/image_raw', reliability='reliable',
                                          seconds_without_publisher=0.0, seconds_silent=1.0, frame_bytes=0, lost=0))

@@ -144,7 +144,7 @@ class CameraInput:
         lost = int(figures.get(LOST, 0))
         waiting = image_input.seconds_without_publisher()
         facts = InputFacts(
-            topic=image_input.topic_name, qos=image_input.describe(), reliability=image_input.reliability or '',
+            topic=image_input.topic_name, reliability=image_input.reliability or '',
             seconds_without_publisher=waiting, seconds_silent=image_input.seconds_silent(self.last_frame_at),
             frame_bytes=self.frame_bytes, lost=lost - self.lost_reported,
             invalid_reason=self.invalid_reason, incompatible_reason=self.incompatible_reason,

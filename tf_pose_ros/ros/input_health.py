@@ -18,7 +18,6 @@ class InputFacts:
     """What the node knows about its image input at one diagnostics report."""
 
     topic: str
-    qos: str  # the subscription's QoS in words (AdaptiveSubscription.describe)
     reliability: str  # 'reliable', 'best_effort', or '' while not subscribed
     seconds_without_publisher: float
     seconds_silent: float  # publishers there and matched, yet no frame arrived (0 when frames arrive)
@@ -37,14 +36,23 @@ class InputWarning(NamedTuple):
     text: str
 
 
+def _too_large_for_best_effort(reliability: str, frame_bytes: int) -> bool:
+    return reliability == 'best_effort' and frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES
+
+
+def _remedies(profile_path: str) -> str:
+    """What makes a best-effort camera's large frames arrive."""
+    profile = profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'
+    return ('Remedies: start the driver with FASTDDS_DEFAULT_PROFILES_FILE=%s, or subscribe to compressed '
+            'images (use_compressed: true), or have the driver publish reliable' % profile)
+
+
 def lost_frames_warning(lost: int, reliability: str, frame_bytes: int, profile_path: str) -> str:
     """The warning for ``lost`` frames, naming the cause and the remedies where the cause is known."""
-    if reliability == 'best_effort' and frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES:
-        profile = profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'
+    if _too_large_for_best_effort(reliability, frame_bytes):
         return ('%d frames lost on the way: best-effort frames of %d KB are larger than the 512 KB that Fast '
-                "DDS's default shared memory carries, so the camera driver's side drops them. Remedies: start "
-                'the driver with FASTDDS_DEFAULT_PROFILES_FILE=%s, or subscribe to compressed images '
-                '(use_compressed: true), or have the driver publish reliable' % (lost, frame_bytes // 1024, profile))
+                "DDS's default shared memory carries, so the camera driver's side drops them. %s"
+                % (lost, frame_bytes // 1024, _remedies(profile_path)))
     return ('%d frames lost on the way (gaps in the publisher\'s sequence numbers: transport losses, or '
             'frames that went by during a reload)' % lost)
 
@@ -54,11 +62,8 @@ def silent_publisher_warning(topic: str, seconds: float, reliability: str, profi
     text = 'a publisher on %s is matched (%s) but no frame arrived for %.0f s' % (
         topic, reliability.replace('_', ' ') or 'not subscribed', seconds)
     if reliability == 'best_effort':
-        profile = profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'
         return text + (": a best-effort camera at Fast DDS's defaults drops frames over 512 KB on its own side "
-                       '(640x480 bgr8 is 900 KB). Remedies: start the driver with FASTDDS_DEFAULT_PROFILES_FILE=%s, '
-                       'or subscribe to compressed images (use_compressed: true), or have the driver publish '
-                       'reliable' % profile)
+                       '(640x480 bgr8 is 900 KB). %s' % _remedies(profile_path))
     return text + ' (a driver that publishes only on demand, or a stalled one)'
 
 
@@ -84,7 +89,7 @@ def input_warnings(facts: InputFacts) -> List[InputWarning]:
     if facts.invalid_reason:
         warnings.append(InputWarning('invalid', 'unreadable frames on %s: %s' % (facts.topic, facts.invalid_reason)))
     if facts.lost > 0:
-        large = facts.reliability == 'best_effort' and facts.frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES
+        large = _too_large_for_best_effort(facts.reliability, facts.frame_bytes)
         warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', lost_frames_warning(
             facts.lost, facts.reliability, facts.frame_bytes, facts.profile_path)))
     return warnings
