@@ -9,7 +9,6 @@ real node in this process.
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -19,6 +18,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from tf_pose_ros.ros.adaptive_subscription import PublisherInfo, reliability_for
+from tf_pose_ros.ros.stand_in_camera import driver_command
 from tf_pose_ros.ros.stats import INCOMPATIBLE_QOS, RECEIVED
 from tf_pose_ros.ros.transport import PROFILE_ENV
 
@@ -30,9 +30,8 @@ BEST_EFFORT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
 def run_driver(topic, qos, size, rate, count, profile=False):
     """Run a stand-in camera driver process to its end; its JSON summary."""
     env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}  # Fast DDS as a user's driver has it
-    command = [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', topic, '--qos', qos,
-               '--size', size, '--rate', str(rate), '--count', str(count)] + (['--fastdds-profile'] if profile else [])
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(driver_command(topic, qos, size, rate, count, profile), env=env, capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary['subscribed'] and summary['published'] == count

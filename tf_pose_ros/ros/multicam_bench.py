@@ -22,10 +22,11 @@ import time
 from typing import Dict, List
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.spinning import spin_in_background
+from tf_pose_ros.ros.stand_in_camera import driver_command
 from tf_pose_ros.ros.stats import nearest_rank
 
 
@@ -36,8 +37,7 @@ def _camera_topic(index: int) -> str:
 def _start_drivers(args, count: int, env) -> List[subprocess.Popen]:
     frames = int(args.rate * (args.seconds + args.warmup + 120))
     return [subprocess.Popen(
-        [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', _camera_topic(i), '--qos', 'reliable',
-         '--size', args.size, '--rate', str(args.rate), '--count', str(frames), '--wait-subscriber', '120'],
+        driver_command(_camera_topic(i), 'reliable', args.size, args.rate, frames, wait_subscriber=120),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(count)]
 
 
@@ -150,15 +150,7 @@ def main(argv=None) -> int:
     env = dict(os.environ, ROS_DOMAIN_ID=domain)
     rclpy.init(domain_id=int(domain))
     node = Node('multicam_bench')
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    stop = threading.Event()
-
-    def spin():  # stopped by the event: executor.shutdown() from another thread races the spinning one
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    stop = spin_in_background(node)
     rows = []
     print('| cameras | nodes | per-camera rate Hz (each) | total Hz | CPU ms per frame | latency median ms '
           '| latency p99 ms (worst) |')
@@ -177,9 +169,7 @@ def main(argv=None) -> int:
                         flush=True)
                     time.sleep(2.0)  # the processes are gone before the next row
     finally:
-        stop.set()
-        spinner.join(timeout=10.0)
-        executor.shutdown()
+        stop()
         node.destroy_node()
         rclpy.try_shutdown()
     print_medians(rows)

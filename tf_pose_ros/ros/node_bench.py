@@ -15,15 +15,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+from tf_pose_ros.ros.spinning import spin_in_background
+from tf_pose_ros.ros.stand_in_camera import driver_command
 from tf_pose_ros.ros.stats import DROPPED, LATENCY_PARTS, LOST, PROCESSED, RECEIVED
 from tf_pose_ros.ros.transport import PROFILE_ENV, use_large_frame_transport
 
@@ -45,32 +45,9 @@ class GcPauses:
         return {'gc_gen%d' % g: {'count': len(p), 'max_ms': max(p, default=0.0)} for g, p in self.pauses.items()}
 
 
-def _spin_in_background(node):
-    """Spin ``node`` in a single-threaded executor (as the executables do); returns a stop function."""
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-
-    # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
-
-    def stop_spinning():
-        stop.set()
-        spinner.join(timeout=10.0)
-        executor.shutdown()
-    return stop_spinning
-
-
 def _run_driver(args, node, qos: str, size: str, rate: float, profile: bool, env: dict) -> dict:
     """One stand-in camera driver process, run to its end; its JSON summary and the node's QoS meanwhile."""
-    command = [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', '/image_raw', '--qos', qos,
-               '--size', size, '--rate', str(rate), '--count', str(args.count)]
-    driver = subprocess.Popen(command + (['--fastdds-profile'] if profile else []), env=env,
+    driver = subprocess.Popen(driver_command('/image_raw', qos, size, rate, args.count, profile), env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     node_qos = 'not subscribed'
     while driver.poll() is None:
@@ -96,7 +73,7 @@ def delivery_table(args) -> int:
     node = PoseEstimatorNode(parameter_overrides=[
         Parameter('model', value=args.model), Parameter('backend', value=args.backend),
         Parameter('publish_annotated', value=False)])
-    stop = _spin_in_background(node)
+    stop = spin_in_background(node)
     rows = []
     try:
         for profile in (False, True) if args.profiles == 'both' else (args.profiles == 'yes',):
@@ -176,7 +153,7 @@ def main(argv=None) -> int:
         Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False),
         Parameter('qos_reliability', value=args.qos)])
     node.stats.window = args.seconds + args.warmup + 10.0
-    stop = _spin_in_background(node)  # as the pose_estimator executable spins it
+    stop = spin_in_background(node)  # as the pose_estimator executable spins it
     pauses = GcPauses()
     try:
         time.sleep(args.warmup)

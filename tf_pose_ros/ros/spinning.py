@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
 
 def report_startup_failure(name: str, err: Exception) -> int:
@@ -68,3 +68,25 @@ def usage(program: str, description: str, params: Iterable[Tuple[str, Any, str]]
         lines.append('  %-20s %-14s %s' % (name, repr(default), help_text))
     lines += ['', 'Floating point values need a decimal point (-p rate:=10.0).']
     return '\n'.join(lines)
+
+
+def spin_in_background(node):
+    """Spin ``node`` in a single-threaded executor (as the executables do) on a thread; returns the function
+    that stops it (benchmarks that measure from the main thread)."""
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+
+    # Stopped by an event rather than executor.shutdown() from this thread, which races the spinning one.
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+
+    def stop_spinning():
+        stop.set()
+        spinner.join(timeout=10.0)
+        executor.shutdown()
+    return stop_spinning

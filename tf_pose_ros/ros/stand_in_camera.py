@@ -57,6 +57,26 @@ def driver_qos(name: str):
     raise ValueError('driver QoS must be one of %s, got %r' % (', '.join(DRIVER_QOS), name))
 
 
+def driver_message(node, frame: np.ndarray):
+    """``frame`` as the bgr8 Image a camera driver publishes now: frame_id 'camera', stamped by ``node``'s clock."""
+    from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
+
+    msg = bgr8_to_image_msg(frame)
+    msg.header.frame_id = 'camera'
+    msg.header.stamp = node.get_clock().now().to_msg()
+    return msg
+
+
+def driver_command(topic: str, qos: str, size: str, rate: float, count: int, profile: bool = False,
+                   wait_subscriber: Optional[float] = None) -> List[str]:
+    """The command line that runs this driver as a process of its own."""
+    command = [sys.executable, '-m', 'tf_pose_ros.ros.stand_in_camera', '--topic', topic, '--qos', qos,
+               '--size', size, '--rate', str(rate), '--count', str(count)]
+    if wait_subscriber is not None:
+        command += ['--wait-subscriber', str(wait_subscriber)]
+    return command + (['--fastdds-profile'] if profile else [])
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point: publish the frames, print a JSON summary, exit."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -81,8 +101,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     from rclpy.node import Node
     from sensor_msgs.msg import Image
 
-    from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
-
     frames = driver_frames(width, height)
     rclpy.init(args=[])
     node = Node('stand_in_camera')
@@ -99,10 +117,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             due = started + i / args.rate
             while time.monotonic() < due:
                 time.sleep(min(0.005, max(0.0, due - time.monotonic())))
-            msg = bgr8_to_image_msg(frames[i % len(frames)])
-            msg.header.frame_id = 'camera'
-            msg.header.stamp = node.get_clock().now().to_msg()
-            publisher.publish(msg)
+            publisher.publish(driver_message(node, frames[i % len(frames)]))
             published += 1
         time.sleep(1.0)  # a reliable writer repairs what the reader still lacks
     except KeyboardInterrupt:

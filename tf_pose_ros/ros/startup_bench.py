@@ -37,8 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from sensor_msgs.msg import Image
 
     from tf_pose_ros.msg import Persons
-    from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
-    from tf_pose_ros.ros.stand_in_camera import driver_frames
+    from tf_pose_ros.ros.stand_in_camera import driver_frames, driver_message
 
     domain = int(os.environ.get('ROS_DOMAIN_ID', 80 + os.getpid() % 10))
     rclpy.init(args=[], domain_id=domain)
@@ -55,10 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sent = [0]
 
     def publish() -> None:
-        msg = bgr8_to_image_msg(frames[sent[0] % len(frames)])
-        msg.header.frame_id = 'camera'
-        msg.header.stamp = node.get_clock().now().to_msg()
-        camera.publish(msg)
+        camera.publish(driver_message(node, frames[sent[0] % len(frames)]))
         sent[0] += 1
 
     node.create_timer(1.0 / args.rate, publish)
