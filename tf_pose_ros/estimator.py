@@ -74,7 +74,7 @@ class PoseEstimator:
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         opened = time.perf_counter()
         try:
-            registry.warmup()
+            registry.warmup(config.decoder)
             #: The people found on the warm-up photo (the tracker's warm-up uses them).
             self.warmup_persons = self.infer(warmup_image()).persons
         except BaseException:
