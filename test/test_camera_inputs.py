@@ -63,6 +63,11 @@ def test_auto_takes_reliable_only_when_every_publisher_is_reliable():
 def auto_node(ros_context, mobilenet_thin_path):
     """The node at its default QoS (auto), with no publisher of its own on the image topic."""
     h = Harness(ros_context, '/cams', [Parameter('device', value='cpu'), Parameter('publish_annotated', value=False),
+                                      # One inference thread: with both of a 2-core machine's cores busy, the
+                                      # node's own DDS threads starve and best-effort frames are lost even
+                                      # with the profile (0 against 28-56 of 90, AMD EPYC); here the
+                                      # transport is under test, not the CPU share.
+                                      Parameter('threads', value=1),
                                       Parameter('diagnostics_period', value=0.5)], image_qos=None)
     yield h
     h.close()
@@ -112,10 +117,13 @@ def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_n
 
 def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_node):
     before, reports = auto_node.node.stats.snapshot(), len(auto_node.statuses())
-    run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 90)
+    # 12 s, as a camera that keeps running: Fast DDS may pass a few frames early and then none at all
+    # (frames 31 and 32 of 90 here, none after), which only the silent-publisher warning can name,
+    # after NO_PUBLISHER_WARN_S of silence while the driver is still there.
+    run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 180)
     without = settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0)
-    assert without < 90  # Fast DDS at its defaults drops most of them on the driver's side
-    # Whether a few frames arrived (lost frames) or none (a silent publisher), the WARN names the cause.
+    assert without < 120  # Fast DDS at its defaults drops most of them on the driver's side
+    # Whether frames arrived with gaps (lost frames) or stopped (a silent publisher), the WARN names the cause.
     status = auto_node.wait_for_status('FASTDDS_DEFAULT_PROFILES_FILE', since=reports)
     assert status.level == DiagnosticStatus.WARN
     assert 'best' in status.message and 'use_compressed' in status.message, status.message
@@ -124,8 +132,8 @@ def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_
     before = settle(auto_node)
     run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 90, profile=True)
     with_profile = settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0)
-    # Best effort through a busy test process still loses some: the contrast is what the remedy buys.
-    assert with_profile >= 60 and with_profile >= without + 30, (without, with_profile)
+    # Best effort through a busy test process may still lose some: the contrast is what the remedy buys.
+    assert with_profile >= 60 and with_profile >= without / 2 + 30, (without, with_profile)  # per 90 frames
 
 
 def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilenet_thin_path):

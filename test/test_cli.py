@@ -78,9 +78,10 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert 'does not exist' in capsys.readouterr().err
     assert main(['infer', 'x.png', '--resolution', '431x368']) == 2
     assert 'multiples of 16' in capsys.readouterr().err
-    with pytest.raises(SystemExit) as info:
-        main(['infer', 'x.png', '--model', 'resnet'])
-    assert info.value.code == 2
+    for flag, value in (('--model', 'resnet'), ('--interpolation', 'bicubic')):
+        with pytest.raises(SystemExit) as info:
+            main(['infer', 'x.png', flag, value])
+        assert info.value.code == 2
 
 
 def test_models_list_and_path(capsys, mobilenet_thin_path):

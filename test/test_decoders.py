@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from tf_pose_ros.config import ConfigError, EstimatorConfig
+from tf_pose_ros.decoders import DEFAULT_INTERPOLATIONS
 from tf_pose_ros.decoders.refined import RefinedDecoder, RefinedSettings
 from tf_pose_ros.decoders.registry import DECODERS, DEFAULT_RATIOS, make_decoder
 from tf_pose_ros.decoders.subpixel import FITS, refine_peaks
-from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS, PART_IDS
+from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, PART_IDS
 from tf_pose_ros.samples import agreement_photos, astronaut_bgr, group_photo_bgr
 
 
@@ -46,6 +47,76 @@ def test_peak_positions_follow_the_training_labels_convention():
         assert parts.tolist() == [PART_IDS['nose']]
         # The original's scaling: map pixel / map size * input size.
         assert abs(fx[0] / map_size[0] * 432 - px) < 0.1 and abs(fy[0] / map_size[1] * 368 - py) < 0.1, ratio
+
+
+def _limb_scene(peaks, limbs):
+    """Network output with single-pixel part peaks {part: (x, y, value)} and a unit PAF along each
+    limb index of ``limbs`` (from its first part's peak to its second's, on one row)."""
+    output = np.zeros((16, 24, NUM_HEATMAPS + NUM_PAFS), np.float32)
+    for part, (x, y, value) in peaks.items():
+        output[y, x, part] = value
+    for limb in limbs:
+        (pa, pb), (cx, _) = LIMBS[limb], LIMB_PAF_CHANNELS[limb]
+        (xa, y, _), (xb, yb, _) = peaks[pa], peaks[pb]
+        assert y == yb and xb > xa
+        output[y, xa:xb + 1, NUM_HEATMAPS + cx] = 1.0
+    return output
+
+
+def _decode(output, **settings):
+    decoder = RefinedDecoder(RefinedSettings(min_parts=2, **settings))
+    return decoder.group(decoder.find_parts([output], (192, 128), (24, 16)))
+
+
+# LIMBS[0] is neck -> right shoulder, LIMBS[1] neck -> left shoulder. A single-pixel peak of 0.06
+# is about 0.037 after the decoder's smoothing: below the first pass's 0.05, above the second's 0.02.
+_NECK, _RSHOULDER, _LSHOULDER = LIMBS[0][0], LIMBS[0][1], LIMBS[1][1]
+
+
+def test_second_pass_adds_a_weak_part_that_the_paf_ties_to_a_found_person():
+    peaks = {_NECK: (4, 5, 0.9), _RSHOULDER: (12, 5, 0.9), _LSHOULDER: (20, 5, 0.06)}
+    [person] = _decode(_limb_scene(peaks, [0, 1]))
+    assert sorted(person.parts) == sorted(peaks)
+    x, y, score = person.parts[_LSHOULDER]
+    assert abs(x - 20.5) < 0.3 and abs(y - 5.5) < 0.3 and 0.02 < score < 0.05
+    # The person's score is its first pass's: the weak part does not lower it.
+    [without] = _decode(_limb_scene(peaks, [0, 1]), extend=False)
+    assert sorted(without.parts) == [_NECK, _RSHOULDER] and without.score == person.score
+    # Without a PAF along the limb the weak peak stays out.
+    [unlinked] = _decode(_limb_scene(peaks, [0]))
+    assert sorted(unlinked.parts) == [_NECK, _RSHOULDER]
+
+
+def test_weak_peaks_never_start_a_person():
+    weak = {_NECK: (4, 5, 0.06), _RSHOULDER: (12, 5, 0.06)}
+    assert _decode(_limb_scene(weak, [0])) == []
+    # The same peaks make a person when the first pass's threshold lets them in: the second pass
+    # is what keeps weak peaks from starting ghosts.
+    assert len(_decode(_limb_scene(weak, [0]), thresh_heat=0.02, min_mean_score=0.0)) == 1
+
+
+def test_each_weak_peak_joins_one_person_only():
+    # Two people one above the other and one weak left shoulder between them, which the PAF ties to
+    # both necks: it joins one person, never both.
+    output = _limb_scene({_NECK: (2, 3, 0.9), _RSHOULDER: (8, 3, 0.9)}, [0])
+    output += _limb_scene({_NECK: (2, 11, 0.9), _RSHOULDER: (8, 11, 0.9)}, [0])
+    output[7, 12, _LSHOULDER] = 0.06
+    cx, cy = LIMB_PAF_CHANNELS[1]
+    for neck_y in (3, 11):
+        direction = np.array([10.0, 7 - neck_y]) / np.hypot(10.0, 7 - neck_y)
+        for t in np.linspace(0.0, 1.0, 41):
+            x, y = int(round(2 + 10 * t)), int(round(neck_y + (7 - neck_y) * t))
+            output[y, x, NUM_HEATMAPS + cx], output[y, x, NUM_HEATMAPS + cy] = direction
+    people = _decode(output)
+    assert len(people) == 2
+    assert sum(_LSHOULDER in person.parts for person in people) == 1
+    # Each alone would take it.
+    for keep in (slice(0, 8), slice(8, 16)):
+        alone = np.zeros_like(output)
+        alone[keep] = output[keep]
+        alone[7, 12, _LSHOULDER] = 0.06
+        [person] = _decode(alone)
+        assert _LSHOULDER in person.parts
 
 
 @pytest.fixture(scope='module')
@@ -92,6 +163,29 @@ def test_estimator_runs_the_decoders_own_ratio_unless_one_is_set(estimators):
     assert estimators['refined'].map_size == (54, 46)
 
 
+def test_frames_are_resized_as_the_decoders_own_unless_set(estimators):
+    assert estimators['refined'].interpolation == DEFAULT_INTERPOLATIONS['refined'] == 'area'
+    assert estimators['original'].interpolation == DEFAULT_INTERPOLATIONS['original'] == 'cubic'
+    assert EstimatorConfig(interpolation='cubic').resize_interpolation == 'cubic'
+    assert EstimatorConfig(decoder='original', interpolation=' AREA ').resize_interpolation == 'area'
+    with pytest.raises(ConfigError, match="interpolation 'bicubic': expected one of auto, area, cubic"):
+        EstimatorConfig(interpolation='bicubic')
+
+
+def test_refined_estimator_decodes_the_area_resized_frame(estimators):
+    from tf_pose_ros.people import persons_from_grouping
+    from tf_pose_ros.preprocess import resize_for_network
+
+    estimator, image = estimators['refined'], group_photo_bgr(3, height=480)  # 1440x480, shrunk to 432x368
+    area, cubic = (resize_for_network(image, estimator.resolution, name) for name in ('area', 'cubic'))
+    assert not np.array_equal(area, cubic)
+    decoder = make_decoder('refined')
+    output = estimator.network(area[None])[0]
+    found = decoder.find_parts([output], estimator.resolution, estimator.map_size)
+    expected = persons_from_grouping(decoder.group(found), estimator.map_size, (image.shape[1], image.shape[0]))
+    assert estimator.infer(image).persons == expected
+
+
 def test_decoder_setting_is_validated():
     assert EstimatorConfig().decoder == 'refined'
     assert EstimatorConfig(decoder=' Original ').decoder == 'original'
@@ -101,6 +195,8 @@ def test_decoder_setting_is_validated():
         make_decoder('fast')
     with pytest.raises(ValueError, match='fit'):
         RefinedSettings(fit='cubic')
+    with pytest.raises(ValueError, match='thresholds must be positive'):
+        RefinedSettings(thresh_extend=0.0)
 
 
 @pytest.mark.parametrize('ratio, decoder, expected', [(None, 'refined', 1.0), (0, 'original', 4.0),
@@ -148,6 +244,7 @@ def test_refined_beats_the_original_on_the_coco_development_set(estimators):
     refined, original = evaluate_many([estimators['refined'], estimators['original']],
                                       COCO_DEV / 'person_keypoints.json', COCO_DEV / 'images', progress=False)
     assert refined.image_count == original.image_count == 149 and not refined.skipped
-    # README: 0.2974 against 0.2487 (the same on every engine giving TensorFlow's maps).
-    assert refined.stats['AP'] > original.stats['AP'] + 0.04
+    # README: 0.3047 against 0.2487 (the same on every engine giving TensorFlow's maps); the issue's
+    # target is +0.05, which the refined decoder misses without its second pass (0.2974).
+    assert refined.stats['AP'] >= original.stats['AP'] + 0.05
     assert refined.stats['AP75'] > original.stats['AP75'] and refined.stats['AR'] > original.stats['AR']

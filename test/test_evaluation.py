@@ -323,7 +323,13 @@ def test_evaluate_many_interleaves_configurations(tmp_path, estimator, known_ent
 
 
 @pytest.mark.parametrize('text, message', [('decoder', 'NAME=VALUE'), ('speed=3', 'NAME=VALUE'),
-                                           ('threads=two', 'not a number'), ('decoder=fast', "decoder 'fast'")])
+                                           ('threads=two', 'not a number'), ('decoder=fast', "decoder 'fast'"),
+                                           ('refined.speed=3', 'refined.FIELD with FIELD one of smooth_sigma'),
+                                           ('refined.extend=maybe', 'not true or false'),
+                                           ('refined.min_parts=many', 'not a number'),
+                                           ('refined.thresh_extend=0', 'thresholds must be positive'),
+                                           ('decoder=original refined.extend=false', 'needs decoder=refined'),
+                                           ('interpolation=bicubic', "interpolation 'bicubic'")])
 def test_cli_compare_refuses_bad_settings(tmp_path, text, message):
     from tf_pose_ros.cli import CliError
 
@@ -331,3 +337,12 @@ def test_cli_compare_refuses_bad_settings(tmp_path, text, message):
                                       '--compare', text])
     with pytest.raises(CliError, match=message):
         run_eval(args)
+
+
+def test_cli_compare_takes_the_refined_decoders_fields():
+    from tf_pose_ros.cli import parse_overrides
+
+    assert parse_overrides('decoder=original upsample_ratio=4') == ({'decoder': 'original', 'upsample_ratio': 4.0}, {})
+    assert parse_overrides('interpolation=cubic') == ({'interpolation': 'cubic'}, {})
+    assert parse_overrides('precision=bf16 refined.extend=False refined.min_parts=3 refined.thresh_extend=0.01') == (
+        {'precision': 'bf16'}, {'extend': False, 'min_parts': 3, 'thresh_extend': 0.01})

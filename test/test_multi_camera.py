@@ -107,12 +107,20 @@ def test_frames_arriving_together_are_inferred_in_one_batch_and_the_silent_camer
         cameras.send(0, astronaut, 'front_optical', wait=False)
         cameras.send(1, astronaut, 'rear_optical', wait=False)
         time.sleep(0.3)
-    wait_for(lambda: all(not c.slot.pending for c in node.cameras), what='the last frames taken')
-    time.sleep(1.0)
-    after = [c.stats.snapshot() for c in node.cameras]
+    after = before
 
     def grown(key):
         return [a.get(key, 0) - b.get(key, 0) for a, b in zip(after, before)]
+
+    def settled():  # the last frame taken may still be in the network on a busy machine
+        nonlocal after
+        after = [c.stats.snapshot() for c in node.cameras]
+        return not any(c.slot.pending for c in node.cameras) and \
+            [p + d for p, d in zip(grown(PROCESSED), grown(DROPPED))] == grown(RECEIVED)
+    try:
+        wait_for(settled, timeout=20, what='every frame processed or dropped')
+    except AssertionError:
+        pass  # the assertions below say which camera lacks which frames
     processed = grown(PROCESSED)
     # Every frame is accounted for; a busy machine may drop some (only the newest is inferred).
     assert grown(RECEIVED) == [pairs, pairs, 0]
@@ -189,6 +197,7 @@ def test_one_camera_keeps_its_status_name_keys_and_topics(ros_context, mobilenet
         # The settings and counters in the order they always had; no camera or batch keys.
         assert keys[:11] == ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'decoder',
                              'upsample_ratio', 'depth', 'image_topic', 'qos']
+        assert keys[11] == 'interpolation' and status.values[11].value == 'area'  # the refined decoder's own
         assert not {'camera', 'batches', 'batched', 'batch_size', 'batch_wait'} & set(keys)
     finally:
         h.close()

@@ -7,10 +7,17 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
-from tf_pose_ros.config import BACKENDS, PRECISIONS, EstimatorConfig, format_resolution, parse_resolution
-from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
+from tf_pose_ros.config import (
+    BACKENDS,
+    INTERPOLATION_CHOICES,
+    PRECISIONS,
+    EstimatorConfig,
+    format_resolution,
+    parse_resolution,
+)
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
 from tf_pose_ros.tracking import DEFAULT_MAX_AGE
 
@@ -34,6 +41,10 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--upsample-ratio', type=float, default=None,
                         help="heatmap/PAF upsampling before grouping (default: the decoder's own, "
                              + ', '.join('%s %g' % item for item in DEFAULT_RATIOS.items()) + ')')
+    parser.add_argument('--interpolation', default='auto', choices=INTERPOLATION_CHOICES,
+                        help="resizing frames to the network input: area (as the networks were trained) or cubic "
+                             "(the original's) (default: auto, the decoder's own: "
+                             + ', '.join('%s %s' % item for item in DEFAULT_INTERPOLATIONS.items()) + ')')
     parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
     parser.add_argument('--scales', default='1.0',
                         help='comma-separated input scales whose maps are averaged (default: %(default)s)')
@@ -51,7 +62,7 @@ def config_from_args(args) -> EstimatorConfig:
                            model_dir=args.model_dir or '', resolution=args.resolution,
                            upsample_ratio=args.upsample_ratio, scales=args.scales, device=args.device,
                            backend=args.backend, precision=args.precision, threads=args.threads,
-                           decoder=args.decoder)
+                           decoder=args.decoder, interpolation=args.interpolation)
 
 
 def _make_estimator(args):
@@ -207,27 +218,55 @@ def _cmd_warmup(args) -> int:
     return 0
 
 
-def parse_overrides(text: str) -> dict:
-    """'decoder=original upsample_ratio=4' -> {'decoder': 'original', 'upsample_ratio': 4.0}."""
+#: --compare items naming a field of the refined decoder's settings (README "Decoders"): research
+#: knobs for eval only, not settings of the node.
+DECODER_PREFIX = 'refined.'
+
+
+def parse_overrides(text: str) -> Tuple[dict, dict]:
+    """'decoder=original upsample_ratio=4' -> ({'decoder': 'original', 'upsample_ratio': 4.0}, {});
+    'refined.thresh_extend=0.01' -> ({}, {'thresh_extend': 0.01}) (RefinedSettings fields)."""
+    from dataclasses import fields
+
     from tf_pose_ros.config import setting_names, settings_help
+    from tf_pose_ros.decoders.refined import RefinedSettings
 
     defaults = settings_help()
+    decoder_defaults = {f.name: f.default for f in fields(RefinedSettings)}
     changes: dict = {}
+    decoder_changes: dict = {}
     for item in text.split():
         name, sep, value = item.partition('=')
         name = name.strip().replace('-', '_')
+        if sep and name.startswith(DECODER_PREFIX) and name[len(DECODER_PREFIX):] in decoder_defaults:
+            field_name = name[len(DECODER_PREFIX):]
+            decoder_changes[field_name] = _typed(text, name, value, decoder_defaults[field_name])
+            continue
         if not sep or name not in setting_names():
-            raise CliError('--compare %r: expected NAME=VALUE items with NAME one of %s'
-                           % (text, ', '.join(setting_names())))
+            raise CliError('--compare %r: expected NAME=VALUE items with NAME one of %s, or %sFIELD with FIELD '
+                           'one of %s' % (text, ', '.join(setting_names()), DECODER_PREFIX,
+                                          ', '.join(decoder_defaults)))
         default = defaults[name]['default']
+        numeric = isinstance(default, int) and not isinstance(default, bool)
+        changes[name] = (_typed(text, name, value, default) if numeric
+                         else _typed(text, name, value, 0.0) if name == 'upsample_ratio' else value)
+    if not changes and not decoder_changes:
+        raise CliError('--compare needs at least one NAME=VALUE')
+    return changes, decoder_changes
+
+
+def _typed(text: str, name: str, value: str, like):
+    """``value`` as the type of ``like`` (bool, int, float or str)."""
+    if isinstance(like, bool):
+        if value.lower() not in ('true', 'false'):
+            raise CliError('--compare %r: %s=%r is not true or false' % (text, name, value))
+        return value.lower() == 'true'
+    if isinstance(like, (int, float)):
         try:
-            changes[name] = (int(value) if isinstance(default, int) and not isinstance(default, bool)
-                             else float(value) if name == 'upsample_ratio' else value)
+            return type(like)(value)
         except ValueError:
             raise CliError('--compare %r: %s=%r is not a number' % (text, name, value)) from None
-    if not changes:
-        raise CliError('--compare needs at least one NAME=VALUE')
-    return changes
+    return value
 
 
 def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
@@ -244,8 +283,11 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
         raise CliError('--max-images must be at least 1')
     try:
         base = config_from_args(args)
-        configs = [base] + [base.replace(**parse_overrides(text)) for text in args.compare or ()]
-    except ConfigError as err:
+        overrides = [parse_overrides(text) for text in args.compare or ()]
+        configs = [base] + [base.replace(**changes) for changes, _ in overrides]
+        decoders = [None] + [_refined_decoder(config, settings)
+                             for config, (_, settings) in zip(configs[1:], overrides)]
+    except (ConfigError, ValueError) as err:
         raise CliError(str(err)) from None
     # Fail on a bad --annotations/--images before the slow network load.
     for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
@@ -264,6 +306,9 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
 
             keep_freed_memory()
             estimators = [PoseEstimator.from_config(config) for config in configs]
+            for estimator, decoder in zip(estimators, decoders):
+                if decoder is not None:
+                    estimator.decoder = decoder
         try:
             results = evaluate_many(estimators, args.annotations, args.images, progress=not args.no_progress,
                                     max_images=args.max_images)
@@ -282,6 +327,7 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
                       'resolution': list(getattr(estimator, 'resolution', ())) or None,
                       'decoder': getattr(getattr(estimator, 'config', None), 'decoder', None),
                       'upsample_ratio': getattr(estimator, 'upsample_ratio', None),
+                      'interpolation': getattr(estimator, 'interpolation', None),
                       'precision': getattr(estimator, 'precision', None),
                       'scales': list(getattr(estimator, 'scales', ()) or ()) or None}
             report.update(result.to_dict())
@@ -292,13 +338,24 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     return 1 if results[0].skipped else 0
 
 
+def _refined_decoder(config, settings: dict):
+    """A refined decoder with these RefinedSettings fields changed, or None when none are."""
+    if not settings:
+        return None
+    if config.decoder != 'refined':
+        raise CliError('%s%s needs decoder=refined, not %s' % (DECODER_PREFIX, next(iter(settings)), config.decoder))
+    from tf_pose_ros.decoders.refined import RefinedDecoder, RefinedSettings
+
+    return RefinedDecoder(RefinedSettings(**settings))
+
+
 def _describe_estimator(estimator, label: str) -> str:
     """A table label: the comparison's text, or what the estimator runs for the flags' row."""
     config = getattr(estimator, 'config', None)
     if config is None or label != 'flags':
         return label
-    return '%s %s %s ratio %g' % (config.model, config.decoder, getattr(estimator, 'precision', config.precision),
-                                  config.map_ratio)
+    return '%s %s %s ratio %g %s' % (config.model, config.decoder, getattr(estimator, 'precision', config.precision),
+                                     config.map_ratio, config.resize_interpolation)
 
 
 def _cmd_models(args) -> int:
@@ -369,7 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--no-progress', action='store_true', help='no progress bar')
     evaluation.add_argument('--compare', action='append', metavar="'NAME=VALUE ...'",
                             help='also evaluate the flags\' configuration with these settings changed, in the '
-                                 "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4')")
+                                 "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4'; "
+                                 "refined.FIELD=VALUE changes a field of the refined decoder's RefinedSettings, "
+                                 "e.g. 'refined.thresh_extend=0.01')")
     _add_model_args(evaluation)
     evaluation.set_defaults(func=run_eval)
 

@@ -13,13 +13,15 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE, get_spec
 
 #: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).
 BACKENDS = ('auto', 'tensorflow', 'openvino', 'litert', 'torch')
 #: Numeric precisions a backend may run the network in; which ones a CPU supports is checked at load.
 PRECISIONS = ('fp32', 'bf16', 'fp16')
+#: How frames are resized to the network input; 'auto' = the decoder's own (refined area, original cubic).
+INTERPOLATION_CHOICES = ('auto', 'area', 'cubic')
 MAX_UPSAMPLE_RATIO = 8.0
 MAX_SCALE = 4.0
 MAX_THREADS = 256
@@ -123,6 +125,11 @@ def parse_decoder(value) -> str:
     return _choice(value, 'decoder', DECODERS)
 
 
+def parse_interpolation(value) -> str:
+    """One of INTERPOLATION_CHOICES (case-insensitive); ValueError otherwise."""
+    return _choice(value, 'interpolation', INTERPOLATION_CHOICES)
+
+
 def parse_precision(value) -> str:
     """One of PRECISIONS; int8 is refused with the reason (README: int8)."""
     if str(value).strip().lower() == 'int8':
@@ -183,6 +190,9 @@ class EstimatorConfig:
     upsample_ratio: Optional[float] = _setting(
         None, "heatmap/PAF upsampling before grouping; 0 = the decoder's own (refined 1, original 4)",
         param_default=0.0, param_range=(0.0, MAX_UPSAMPLE_RATIO))
+    interpolation: str = _setting(
+        'auto', "resizing frames to the network input: 'area' (as the networks were trained), 'cubic' "
+        "(the original's); 'auto' = the decoder's own (refined area, original cubic)", choices=INTERPOLATION_CHOICES)
     scales: Tuple[float, ...] = _setting((1.0,), 'input scales whose maps are averaged (multi-scale inference)',
                                          param_default=[1.0])
     device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
@@ -201,6 +211,7 @@ class EstimatorConfig:
             'resolution': (None if self.resolution in (None, '') else parse_resolution(self.resolution)),
             'decoder': parse_decoder(self.decoder),
             'upsample_ratio': parse_upsample_ratio(self.upsample_ratio),
+            'interpolation': parse_interpolation(self.interpolation),
             'scales': parse_scales(self.scales),
             'device': str(self.device).strip().lower(),
             'backend': parse_backend(self.backend),
@@ -223,6 +234,11 @@ class EstimatorConfig:
     def map_ratio(self) -> float:
         """The upsample ratio run: ``upsample_ratio``, or the decoder's own when that is unset."""
         return self.upsample_ratio if self.upsample_ratio is not None else DEFAULT_RATIOS[self.decoder]
+
+    @property
+    def resize_interpolation(self) -> str:
+        """The resizing run: ``interpolation``, or the decoder's own when that is 'auto'."""
+        return self.interpolation if self.interpolation != 'auto' else DEFAULT_INTERPOLATIONS[self.decoder]
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> 'EstimatorConfig':

@@ -36,9 +36,10 @@ class PoseEstimator:
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
     engine (engines/), ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs
-    the decoder's own ratio). The network runs once here on a bundled photo of people, which
-    compiles (or loads from numba's disk cache) every post-processing and grouping path, so the first
-    real frame is as fast as the others. ``close()`` gives the engine's memory back. An estimator serves
+    the decoder's own ratio, ``interpolation`` 'auto' resizes frames as the decoder's own). The
+    network runs once here on a bundled photo of people, which compiles (or loads from numba's disk
+    cache) every post-processing and grouping path, so the first real frame is as fast as the
+    others. ``close()`` gives the engine's memory back. An estimator serves
     one thread at a time (engines and buffers are reused from frame to frame).
     """
 
@@ -46,11 +47,11 @@ class PoseEstimator:
                  resolution=None, upsample_ratio: Optional[float] = None, device: str = 'auto',
                  model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
                  backend: str = 'auto', precision: str = 'fp32', threads: int = 0,
-                 decoder: str = registry.DEFAULT_DECODER):
+                 decoder: str = registry.DEFAULT_DECODER, interpolation: str = 'auto'):
         self._setup(EstimatorConfig(model=model, model_path=model_path or '', model_dir=model_dir or '',
                                     resolution=resolution, upsample_ratio=upsample_ratio, scales=tuple(scales),
                                     device=device, backend=backend, precision=precision, threads=threads,
-                                    decoder=decoder))
+                                    decoder=decoder, interpolation=interpolation))
 
     @classmethod
     def from_config(cls, config: EstimatorConfig) -> 'PoseEstimator':
@@ -64,6 +65,7 @@ class PoseEstimator:
         self.model = config.model
         self.resolution: Tuple[int, int] = config.input_resolution
         self.upsample_ratio = config.map_ratio
+        self.interpolation = config.resize_interpolation
         self.scales = config.scales
         self._input_sizes = scale_resolutions(self.resolution, config.scales)
         self.decoder = registry.make_decoder(config.decoder)
@@ -114,7 +116,8 @@ class PoseEstimator:
         images = [to_bgr8(image) for image in images]
         if not images:
             return []
-        batches = [_stacked([resize_for_network(image, size) for image in images]) for size in self._input_sizes]
+        batches = [_stacked([resize_for_network(image, size, self.interpolation) for image in images])
+                   for size in self._input_sizes]
         t_pre = time.perf_counter()
         device_peaks = None
         if len(batches) == 1 and self.decoder.name == 'original' and getattr(network, 'peaks_on_device', False):

@@ -58,9 +58,14 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     raise InvalidImageError('unsupported image dtype %s (use uint8, uint16 or float in [0, 1])' % image.dtype)
 
 
-def resize_for_network(image_bgr: np.ndarray, resolution: Tuple[int, int]) -> np.ndarray:
-    """Bicubic resize to (width, height), as the original does; returns float32 for the network."""
+#: How frames are resized to the network input: 'area' as the networks were trained (tf-pose's
+#: augmentation resizes with cv2.INTER_AREA), 'cubic' as the original's inference does.
+INTERPOLATIONS = {'area': cv2.INTER_AREA, 'cubic': cv2.INTER_CUBIC}
+
+
+def resize_for_network(image_bgr: np.ndarray, resolution: Tuple[int, int], interpolation: str = 'cubic') -> np.ndarray:
+    """Resize to (width, height) with ``interpolation`` (INTERPOLATIONS); returns float32 for the network."""
     width, height = resolution
     if image_bgr.shape[1] != width or image_bgr.shape[0] != height:
-        image_bgr = cv2.resize(image_bgr, (width, height), interpolation=cv2.INTER_CUBIC)
+        image_bgr = cv2.resize(image_bgr, (width, height), interpolation=INTERPOLATIONS[interpolation])
     return image_bgr.astype(np.float32)

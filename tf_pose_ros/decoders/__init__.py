@@ -1,6 +1,7 @@
 """Decoders: network output (heatmaps and PAFs) -> people; registry.py builds them.
 
-A decoder has a name, the upsample ratio it runs at unless the configuration sets one, and two
+A decoder has a name, the upsample ratio it runs at and the resizing of frames to the network input
+it was measured with (unless the configuration sets them), and two
 stages the estimator times separately: ``find_parts(outputs, resolution, map_size)`` (the part
 peaks) and ``group(found)`` (the people, as grouping.GroupedPerson in map pixels, which
 people.persons_from_grouping scales to the image). One decoder instance serves one thread.
@@ -20,3 +21,6 @@ DECODERS: Tuple[str, ...] = ('refined', 'original')
 DEFAULT_DECODER = 'refined'
 #: The upsample ratio each decoder runs at when the configuration leaves it unset.
 DEFAULT_RATIOS: Dict[str, float] = {'refined': 1.0, 'original': 4.0}
+#: How each decoder's frames are resized to the network input unless the configuration says:
+#: refined as the networks were trained (INTER_AREA, +0.007 COCO AP), original as the original does.
+DEFAULT_INTERPOLATIONS: Dict[str, str] = {'refined': 'area', 'original': 'cubic'}

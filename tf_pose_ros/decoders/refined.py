@@ -11,7 +11,9 @@ measured gain of each):
   replicated blocks are half a block off at ratio 4;
 - the PAF line integral samples the network's PAF bilinearly at the sub-pixel positions, about
   once per PAF pixel (at least 10 samples, at most 25), instead of 10 nearest-pixel samples;
-- a person keeps a part slot once filled (the original overwrites it and counts it twice).
+- a person keeps a part slot once filled (the original overwrites it and counts it twice);
+- a second pass lets weaker peaks (down to ``thresh_extend``) fill a found person's empty slots
+  through a limb whose other end the person holds (refined_extension.py); they never start one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 
 from tf_pose_ros.decoders import refined_grouping
+from tf_pose_ros.decoders.refined_extension import extend_people
 from tf_pose_ros.decoders.subpixel import FITS, refine_peaks
 from tf_pose_ros.grouping import NUM_STARTING_LIMBS, GroupedPerson
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, NUM_PARTS
@@ -49,10 +52,20 @@ class RefinedSettings:
     max_samples: int = 25              # ... and at most (OpenPose's later decoder samples up to 25)
     min_parts: int = 4                 # a person needs at least this many parts ...
     min_mean_score: float = 0.35       # ... and at least this mean score (the original: 4 and 0.3)
+    extend: bool = True                # second pass: weaker peaks may fill found people's empty slots ...
+    thresh_extend: float = 0.02        # ... down to this peak value (refined_extension.py)
 
     def __post_init__(self):
         if self.fit not in FITS:
             raise ValueError('fit %r: expected one of %s' % (self.fit, ', '.join(FITS)))
+        if not (self.thresh_heat > 0 and self.thresh_extend > 0):
+            raise ValueError('peak thresholds must be positive: thresh_heat %r, thresh_extend %r'
+                             % (self.thresh_heat, self.thresh_extend))
+
+    @property
+    def thresh_peaks(self) -> float:
+        """The lowest peak either pass reads."""
+        return min(self.thresh_extend, self.thresh_heat) if self.extend else self.thresh_heat
 
 
 class RefinedDecoder:
@@ -74,7 +87,7 @@ class RefinedDecoder:
         width, height = map_size
         ratio = width / heat.shape[1]
         s = self.settings
-        active = np.flatnonzero(heat.reshape(-1, NUM_PARTS).max(axis=0) > s.thresh_heat / _CUBIC_GAIN)
+        active = np.flatnonzero(heat.reshape(-1, NUM_PARTS).max(axis=0) > s.thresh_peaks / _CUBIC_GAIN)
         if self._planes.shape != (NUM_PARTS, height, width):
             self._planes = np.empty((NUM_PARTS, height, width), np.float32)
         planes = self._planes[:active.size]
@@ -87,7 +100,7 @@ class RefinedDecoder:
                 cv2.resize(channel, (width, height), dst=planes[k], interpolation=cv2.INTER_CUBIC)
             if sigma > 0:
                 cv2.GaussianBlur(planes[k], (0, 0), sigma, dst=planes[k], borderType=cv2.BORDER_CONSTANT)
-        parts, ys, xs = local_maxima(planes, s.thresh_heat)
+        parts, ys, xs = local_maxima(planes, s.thresh_peaks)
         fx, fy = refine_peaks(planes, parts, ys, xs, FITS.index(s.fit))
         scores = planes[parts, ys, xs].astype(np.float64)
         # Training put a part at network input pixel index stride * i + (stride - 1) / 2 when it
@@ -103,20 +116,33 @@ class RefinedDecoder:
         if parts.shape[0] == 0:
             return []
         s = self.settings
+        strong = np.flatnonzero(scores > np.float32(s.thresh_heat))  # the first pass's peaks
+        rows = self._first_pass(parts[strong], fx[strong], fy[strong], scores[strong], paf, ratio, map_height)
+        first = rows[:, :NUM_PARTS]
+        people = np.where(first >= 0, strong[np.maximum(first, 0).astype(np.int64)], -1)  # ids among all peaks
+        if s.extend and len(people):
+            starts = np.searchsorted(parts, np.arange(NUM_PARTS + 1)).astype(np.int64)
+            extend_people(people, starts, fx, fy, paf, float(ratio), map_height, _LIMBS, _LIMB_CHANNELS,
+                          s.min_samples, s.max_samples, s.thresh_vector, s.min_good_fraction)
+        fx_list, fy_list, score_list = fx.tolist(), fy.tolist(), scores.tolist()
+        # The person's score stays its first pass's: weak parts would only lower it (README).
+        person_scores = rows[:, refined_grouping.SCORE] / rows[:, refined_grouping.COUNT]
+        grouped = []
+        for row, person_score in zip(people.tolist(), person_scores.tolist()):
+            found_parts = {part: (fx_list[peak], fy_list[peak], score_list[peak])
+                           for part, peak in enumerate(row) if peak >= 0}
+            grouped.append(GroupedPerson(person_score, found_parts))
+        return grouped
+
+    def _first_pass(self, parts, fx, fy, scores, paf, ratio, map_height) -> np.ndarray:
+        """The greedy grouping's people: rows of peak ids (-1 where absent), summed score, count."""
+        s = self.settings
         starts = np.searchsorted(parts, np.arange(NUM_PARTS + 1)).astype(np.int64)
         conns = refined_grouping.connect_limbs(
             starts, fx, fy, paf, float(ratio), map_height, _LIMBS, _LIMB_CHANNELS,
             s.min_samples, s.max_samples, s.thresh_vector, s.min_good_fraction)
-        conn_limb, conn_a, conn_b, conn_score = conns
-        rows = refined_grouping.assemble_people(conn_limb, conn_a, conn_b, conn_score, scores, _LIMBS,
-                                                NUM_STARTING_LIMBS, s.min_parts, s.min_mean_score)
-        fx_list, fy_list, score_list = fx.tolist(), fy.tolist(), scores.tolist()
-        people = []
-        for row in rows.tolist():
-            found_parts = {part: (fx_list[int(cid)], fy_list[int(cid)], score_list[int(cid)])
-                           for part, cid in enumerate(row[:NUM_PARTS]) if cid >= 0}
-            people.append(GroupedPerson(row[refined_grouping.SCORE] / row[refined_grouping.COUNT], found_parts))
-        return people
+        return refined_grouping.assemble_people(*conns, scores, _LIMBS, NUM_STARTING_LIMBS, s.min_parts,
+                                                s.min_mean_score)
 
 
 def average_outputs(outputs: Sequence[np.ndarray]) -> np.ndarray:
@@ -131,10 +157,15 @@ def average_outputs(outputs: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def warmup() -> None:
-    """Compile (or load from numba's cache) the decoder's code on a two-part scene."""
+    """Compile (or load from numba's cache) the decoder's code on a two-part scene that the second
+    pass extends by a weak third part."""
     output = np.zeros((12, 12, NUM_HEATMAPS + NUM_PAFS), np.float32)
     (pa, pb), (cx, _) = LIMBS[0], LIMB_PAF_CHANNELS[0]
     output[2, 2, pa] = output[2, 9, pb] = 0.9
     output[2, 2:10, NUM_HEATMAPS + cx] = 1.0
+    (weak_from, weak), (wx, _) = LIMBS[1], LIMB_PAF_CHANNELS[1]
+    assert weak_from == pa
+    output[2, 9, weak] = 0.045  # 0.028 after the smoothing: only the second pass takes it
+    output[2, 2:10, NUM_HEATMAPS + wx] = 1.0
     decoder = RefinedDecoder(RefinedSettings(min_parts=2))
     decoder.group(decoder.find_parts([output], (96, 96), (12, 12)))

@@ -39,15 +39,44 @@ def _bilinear(paf, y, x, channel):
 
 
 @njit
-def _limb_candidates(ax, ay, bx, by, paf, scale, ch_x, ch_y, map_height, min_samples, max_samples,
-                     thresh_vector, min_good_fraction):
-    """Scored (a, b) pairs of one limb, best first.
+def pair_score(ax, ay, bx, by, paf, scale, ch_x, ch_y, map_height, min_samples, max_samples,
+               thresh_vector, min_good_fraction):
+    """The PAF score of a limb from (ax, ay) to (bx, by); 0.0 where the pair is not a limb.
 
     Peaks are in map coordinates (continuous, pixel edges at integers); ``scale`` turns them into
     PAF pixel-centre coordinates (PAF = map / scale). A pair needs at least ``min_good_fraction``
     of its samples aligned above ``thresh_vector`` and a positive score: the mean alignment plus
     the original's prior against limbs longer than half the map's height.
     """
+    dx = bx - ax
+    dy = by - ay
+    norm = math.sqrt(dx * dx + dy * dy)
+    if norm < 1e-6:
+        return 0.0
+    ux = dx / norm
+    uy = dy / norm
+    # About one sample per PAF pixel along the limb, within [min_samples, max_samples].
+    steps = min(max(int(round(norm / scale)) + 1, min_samples), max_samples)
+    total = 0.0
+    good = 0
+    for k in range(steps):
+        t = (k + 0.5) / steps
+        px = (ax + t * dx) / scale - 0.5
+        py = (ay + t * dy) / scale - 0.5
+        dot = ux * _bilinear(paf, py, px, ch_x) + uy * _bilinear(paf, py, px, ch_y)
+        total += dot
+        if dot > thresh_vector:
+            good += 1
+    score = total / steps + min(0.0, 0.5 * map_height / norm - 1.0)
+    if good >= min_good_fraction * steps and score > 0:
+        return score
+    return 0.0
+
+
+@njit
+def _limb_candidates(ax, ay, bx, by, paf, scale, ch_x, ch_y, map_height, min_samples, max_samples,
+                     thresh_vector, min_good_fraction):
+    """Scored (a, b) pairs of one limb (pair_score above 0), best first."""
     na, nb = ax.shape[0], bx.shape[0]
     n_max = na * nb
     cand_a = np.empty(n_max, np.int64)
@@ -56,28 +85,9 @@ def _limb_candidates(ax, ay, bx, by, paf, scale, ch_x, ch_y, map_height, min_sam
     n = 0
     for i in range(na):
         for j in range(nb):
-            dx = bx[j] - ax[i]
-            dy = by[j] - ay[i]
-            norm = math.sqrt(dx * dx + dy * dy)
-            if norm < 1e-6:
-                continue
-            ux = dx / norm
-            uy = dy / norm
-            # About one sample per PAF pixel along the limb, within [min_samples, max_samples].
-            steps = min(max(int(round(norm / scale)) + 1, min_samples), max_samples)
-            total = 0.0
-            good = 0
-            for k in range(steps):
-                t = (k + 0.5) / steps
-                px = (ax[i] + t * dx) / scale - 0.5
-                py = (ay[i] + t * dy) / scale - 0.5
-                dot = ux * _bilinear(paf, py, px, ch_x) + uy * _bilinear(paf, py, px, ch_y)
-                total += dot
-                if dot > thresh_vector:
-                    good += 1
-            prior = min(0.0, 0.5 * map_height / norm - 1.0)
-            score = total / steps + prior
-            if good >= min_good_fraction * steps and score > 0:
+            score = pair_score(ax[i], ay[i], bx[j], by[j], paf, scale, ch_x, ch_y, map_height, min_samples,
+                               max_samples, thresh_vector, min_good_fraction)
+            if score > 0:
                 cand_a[n] = i
                 cand_b[n] = j
                 cand_score[n] = score

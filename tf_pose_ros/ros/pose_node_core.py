@@ -512,7 +512,9 @@ class PoseNodeCore:
     def _camera_status(self, camera: CameraInput, shared):
         """One camera's /diagnostics status: the shared settings, its input, counters and figures."""
         settings = dict(shared, depth=camera.spec.depth_topic or 'off', image_topic=self.camera_topic_name(camera),
-                        qos=camera.image_input.describe() if camera.image_input is not None else 'not subscribed')
+                        qos=camera.image_input.describe() if camera.image_input is not None else 'not subscribed',
+                        # after the keys that were there before it: readers of the array by position keep working
+                        interpolation=getattr(self._estimator, 'interpolation', self.config['interpolation']))
         name = '%s: pose estimation' % self.get_fully_qualified_name()
         if camera.name:
             settings['camera'] = camera.name
