@@ -20,8 +20,10 @@ from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork  # noqa: E4
 from tf_pose_ros.engines.torch_engine import TorchNetwork  # noqa: E402
 from tf_pose_ros.engines.torch_postprocess import device_peaks  # noqa: E402
 from tf_pose_ros.estimator import PoseEstimator  # noqa: E402
+from tf_pose_ros.grouping import THRESH_HEAT  # noqa: E402
 from tf_pose_ros.parts import NUM_PARTS  # noqa: E402
-from tf_pose_ros.postprocess import ReplicatedPeakFinder  # noqa: E402
+from tf_pose_ros.postprocess import ReplicatedPeakFinder, replication_ratio, smooth  # noqa: E402
+from tf_pose_ros.preprocess import resize_for_network  # noqa: E402
 from tf_pose_ros.samples import agreement_photos  # noqa: E402
 from tf_pose_ros.zoo import ARCHITECTURES, build_model, export_frozen_graph  # noqa: E402
 
@@ -100,21 +102,50 @@ def test_a_batch_finds_what_single_frames_find(estimators, photos):
     assert ours.infer_batch([]) == []
 
 
-def test_peaks_on_the_device_equal_the_cpu_peaks(mobilenet_thin_path, photos):
-    network = TorchNetwork(mobilenet_thin_path, device='cpu')
-    from tf_pose_ros.preprocess import resize_for_network
+def _peak_set(peaks):
+    return set(zip(*(axis.tolist() for axis in peaks)))
 
+
+def _rounding_ties(heat, ratio, thresh, peaks):
+    """Those of ``peaks`` (part, y, x) that are not float32 ties in the CPU's smoothed map.
+
+    A tie: within a few ulp of its 3x3 maximum (two neighbours rounding to the same value or
+    not, whichever order the sums run in) or of the threshold.
+    """
+    smoothed = smooth(np.ascontiguousarray(np.repeat(np.repeat(heat, ratio, axis=0), ratio, axis=1)))
+    others = []
+    for part, y, x in peaks:
+        value = smoothed[y, x, part]
+        near = smoothed[max(0, y - 1):y + 2, max(0, x - 1):x + 2, part].max()
+        ulp = np.spacing(np.float32(near))
+        if near - value > 8 * ulp and abs(value - thresh) > 8 * ulp:
+            others.append((part, y, x, float(value), float(near)))
+    return others
+
+
+def _device_and_cpu_peaks(maps, ratio, thresh):
+    """Per image of the device maps: (peaks found on the device, peaks ReplicatedPeakFinder finds)."""
+    outputs = maps.numpy()
+    finder = ReplicatedPeakFinder()
+    found = device_peaks(maps, ratio, thresh)
+    return [(_peak_set(found[i]), _peak_set(finder(outputs[i][:, :, :NUM_PARTS], ratio, thresh)))
+            for i in range(len(outputs))]
+
+
+def test_peaks_on_the_device_are_the_cpu_peaks_up_to_float_rounding(mobilenet_thin_path, photos):
+    # Two float32 sums in different orders can round two neighbouring smoothed values to one value
+    # on one path and not on the other: there one path keeps both neighbours, the other one.
+    network = TorchNetwork(mobilenet_thin_path, device='cpu')
     batch = np.stack([resize_for_network(photo, (432, 368)) for photo in photos.values()])
     maps = network.device_maps(batch)
     outputs = maps.numpy()
-    finder = ReplicatedPeakFinder()
+    total = differing = 0
     for ratio in (1, 2, 4, 8):
-        found = device_peaks(maps, ratio, 0.05)
-        for index in range(len(batch)):
-            expected = finder(outputs[index][:, :, :NUM_PARTS], ratio, 0.05)
-            for a, b in zip(expected, found[index]):
-                np.testing.assert_array_equal(a, b)
-    assert sum(len(peaks[0]) for peaks in found) > 100
+        for index, (found, expected) in enumerate(_device_and_cpu_peaks(maps, ratio, 0.05)):
+            total += len(expected)
+            differing += len(found ^ expected)
+            assert not _rounding_ties(outputs[index][:, :, :NUM_PARTS], ratio, 0.05, found ^ expected), (ratio, index)
+    assert total > 500 and differing <= total // 200, (differing, total)
 
 
 def test_the_estimators_device_peak_path_finds_the_same_people(mobilenet_thin_path, photos):
@@ -130,9 +161,19 @@ def test_the_estimators_device_peak_path_finds_the_same_people(mobilenet_thin_pa
     device_maps = network.device_maps
     network.device_maps = lambda batch: calls.append(len(batch)) or device_maps(batch)
     images = list(photos.values())
-    for expected, result in zip(host_path.infer_batch(images), device_path.infer_batch(images)):
-        assert [p.keypoints for p in expected.persons] == [p.keypoints for p in result.persons]
+    results = zip(host_path.infer_batch(images), device_path.infer_batch(images))
     assert calls == [len(images)]  # the device path was taken, once for the batch
+    # The same people wherever both paths find the same peaks (the test above: all but rounding ties).
+    batch = np.stack([resize_for_network(image, host_path.resolution, host_path.interpolation) for image in images])
+    maps = device_maps(batch)
+    ratio = replication_ratio(maps.shape[1:], host_path.map_size)
+    peaks = _device_and_cpu_peaks(maps, ratio, float(THRESH_HEAT))
+    compared = 0
+    for (expected, result), (found, cpu) in zip(results, peaks):
+        if found == cpu:
+            compared += 1
+            assert [p.keypoints for p in expected.persons] == [p.keypoints for p in result.persons]
+    assert compared >= len(images) - 2, '%d of %d photos with the same peaks' % (compared, len(images))
     device_path.close()
     host_path.close()
 

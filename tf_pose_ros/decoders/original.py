@@ -28,8 +28,8 @@ class OriginalDecoder:
                    map_size: Tuple[int, int], peaks: Optional[Tuple[np.ndarray, ...]] = None):
         """The part peaks and the maps the grouping reads.
 
-        ``peaks`` (parts, ys, xs), when the torch engine found them on the GPU
-        (engines/torch_postprocess.py: the same peaks as ReplicatedPeakFinder), are used as they are.
+        ``peaks`` (parts, ys, xs), when the torch engine found them on the GPU, are used as they
+        are (engines/torch_postprocess.py: ReplicatedPeakFinder's up to float32 rounding at ties).
         """
         ratio = replication_ratio(outputs[0].shape, map_size) if len(outputs) == 1 else 0
         if ratio:
