@@ -53,21 +53,21 @@ eval: setup
 
 # Network and whole pipeline on the GPU with the torch engine (ARGS=--device cpu to try it on a CPU).
 bench-gpu: setup-torch
-	$(PY) -m tf_pose_ros.gpu_bench $(ARGS)
+	$(PY) -m tf_pose_ros.benchmarks.gpu_bench $(ARGS)
 
 bench-node: setup
-	$(PY) -m tf_pose_ros.ros.node_bench $(ARGS)
+	$(PY) -m tf_pose_ros.benchmarks.node_bench $(ARGS)
 
 # Several cameras: one node with image_topics against one node per camera.
 bench-multicam: setup
-	$(PY) -m tf_pose_ros.ros.multicam_bench $(ARGS)
+	$(PY) -m tf_pose_ros.benchmarks.multicam_bench $(ARGS)
 
 # Seconds from starting pose_estimator to its first poses, with a camera already publishing.
 bench-startup: setup
-	$(PY) -m tf_pose_ros.ros.startup_bench $(ARGS)
+	$(PY) -m tf_pose_ros.benchmarks.startup_bench $(ARGS)
 
 bench-perception: setup
-	$(PY) -m tf_pose_ros.ros.perception_bench $(ARGS)
+	$(PY) -m tf_pose_ros.benchmarks.perception_bench $(ARGS)
 
 clean:
 	rm -rf build $(VENV)

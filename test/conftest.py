@@ -15,7 +15,7 @@ SHARED_MODELS = REPO.parent / 'shared' / 'models'
 @pytest.fixture(scope='session')
 def mobilenet_thin_path():
     """The real mobilenet_thin weights, which the setup step fetches."""
-    from tf_pose_ros.model_store import ModelNotFoundError, find_weights
+    from tf_pose_ros.models.store import ModelNotFoundError, find_weights
 
     try:
         return find_weights('mobilenet_thin')

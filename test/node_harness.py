@@ -13,7 +13,7 @@ from std_msgs.msg import Header
 
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.stats import PROCESSED
+from tf_pose_ros.streams.stats import PROCESSED
 
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 

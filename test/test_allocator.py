@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tf_pose_ros.allocator import keep_freed_memory
+from tf_pose_ros.runtime.allocator import keep_freed_memory
 
 GLIBC = platform.libc_ver()[0] == 'glibc'
 BLOCK = 20 << 20  # about one frame's maps at 432x368, ratio 4
@@ -17,7 +17,7 @@ _PROBE = '''
 import resource, sys, threading
 import numpy as np
 if sys.argv[1] == 'tuned':
-    from tf_pose_ros.allocator import keep_freed_memory
+    from tf_pose_ros.runtime.allocator import keep_freed_memory
     assert keep_freed_memory()
 faults = []
 def work():
@@ -56,7 +56,7 @@ def test_release_freed_memory_returns_what_the_tuning_keeps():
     probe = '''
 import threading
 import numpy as np
-from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
+from tf_pose_ros.runtime.allocator import keep_freed_memory, release_freed_memory
 def rss():
     return int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20
 keep_freed_memory()

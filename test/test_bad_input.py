@@ -6,8 +6,8 @@ import pytest
 from tf_pose_ros.config import parse_device, parse_resolution
 from tf_pose_ros.engines.base import ModelLoadError
 from tf_pose_ros.estimator import PoseEstimator
-from tf_pose_ros.model_store import ModelNotFoundError, find_weights
 from tf_pose_ros.models import UnknownModelError, get_spec
+from tf_pose_ros.models.store import ModelNotFoundError, find_weights
 from tf_pose_ros.preprocess import InvalidImageError, to_bgr8
 
 

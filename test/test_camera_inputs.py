@@ -1,7 +1,7 @@
 """Cameras at their default settings reach the node at its defaults (qos_reliability auto), and
 /diagnostics names the cause when frames do not arrive.
 
-The camera drivers are real processes (tf_pose_ros.ros.stand_in_camera: plain rclpy with Fast DDS
+The camera drivers are real processes (tf_pose_ros.benchmarks.stand_in_camera: plain rclpy with Fast DDS
 at its defaults, reliable like usb_cam or sensor-data QoS like many drivers); the pose node is the
 real node in this process.
 """
@@ -17,10 +17,10 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from tf_pose_ros.benchmarks.stand_in_camera import driver_command
 from tf_pose_ros.ros.adaptive_subscription import PublisherInfo, reliability_for
-from tf_pose_ros.ros.stand_in_camera import driver_command
-from tf_pose_ros.ros.stats import INCOMPATIBLE_QOS, RECEIVED
-from tf_pose_ros.ros.transport import PROFILE_ENV
+from tf_pose_ros.ros.fastdds_profile import PROFILE_ENV
+from tf_pose_ros.streams.stats import INCOMPATIBLE_QOS, RECEIVED
 
 pytestmark = pytest.mark.ros
 

@@ -93,8 +93,8 @@ def test_models_list_and_path(capsys, mobilenet_thin_path):
 
 
 def test_models_fetch_into_a_directory(tmp_path, capsys):
-    from tf_pose_ros.model_store import sha256_of
     from tf_pose_ros.models import get_spec
+    from tf_pose_ros.models.store import sha256_of
 
     assert main(['models', 'fetch', 'mobilenet_thin', '--dest', str(tmp_path)]) == 0
     stored = tmp_path / 'mobilenet_thin' / 'graph_opt.pb'
@@ -113,7 +113,7 @@ def test_models_fetch_refuses_unfetchable_models(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_zoo_rows_real_and_random_weights():
-    from tf_pose_ros.bench import format_zoo_table, zoo_rows
+    from tf_pose_ros.benchmarks.pipeline_bench import format_zoo_table, zoo_rows
 
     rows = list(zoo_rows((96, 64), frames=1, device='cpu', names=['mobilenet_thin', 'mobilenet_fast'],
                          backends=('tensorflow', 'openvino', 'litert')))

@@ -7,9 +7,9 @@ import pytest
 
 from tf_pose_ros.config import ConfigError, EstimatorConfig
 from tf_pose_ros.decoders import DEFAULT_INTERPOLATIONS
-from tf_pose_ros.decoders.refined import RefinedDecoder, RefinedSettings
+from tf_pose_ros.decoders.refined.decoder import RefinedDecoder, RefinedSettings
+from tf_pose_ros.decoders.refined.subpixel import FITS, refine_peaks
 from tf_pose_ros.decoders.registry import DECODERS, DEFAULT_RATIOS, make_decoder
-from tf_pose_ros.decoders.subpixel import FITS, refine_peaks
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, PART_IDS
 from tf_pose_ros.samples import agreement_photos, astronaut_bgr, group_photo_bgr
 
@@ -237,7 +237,7 @@ COCO_DEV = Path(__file__).resolve().parent.parent.parent / 'shared' / 'coco_val_
 @pytest.mark.slow
 def test_refined_beats_the_original_on_the_coco_development_set(estimators):
     # The whole development set (149 images), both decoders in one interleaved run.
-    from tf_pose_ros.evaluation import evaluate_many
+    from tf_pose_ros.benchmarks.coco_eval import evaluate_many
 
     if not (COCO_DEV / 'person_keypoints.json').is_file():
         pytest.skip('COCO development set not found at %s (only ../shared carries it)' % COCO_DEV)

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from tf_pose_ros.depth import DepthError, PinholeCamera, lift_points, sample_depth, scale_factors
-from tf_pose_ros.stamp_buffer import StampBuffer
+from tf_pose_ros.people.depth import DepthError, PinholeCamera, lift_points, sample_depth, scale_factors
+from tf_pose_ros.streams.stamp_buffer import StampBuffer
 
 #: A 640x480 colour camera (RealSense-like intrinsics).
 CAMERA = PinholeCamera(fx=615.0, fy=612.0, cx=322.5, cy=241.0, width=640, height=480)

@@ -21,8 +21,8 @@ from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for  # noqa: E402
 from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg, depth_array_to_msg  # noqa: E402
-from tf_pose_ros.ros.stats import WITH_DEPTH, WITHOUT_DEPTH  # noqa: E402
 from tf_pose_ros.samples import group_photo_bgr  # noqa: E402
+from tf_pose_ros.streams.stats import WITH_DEPTH, WITHOUT_DEPTH  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from tf_pose_ros.decoders.original.grouping import group_people
+from tf_pose_ros.decoders.original.maps import postprocess, upsampled_size
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.estimator import STAGES, PoseEstimator
-from tf_pose_ros.grouping import group_people
 from tf_pose_ros.parts import PART_IDS
-from tf_pose_ros.postprocess import postprocess, upsampled_size
 from tf_pose_ros.samples import group_photo_bgr
 
 

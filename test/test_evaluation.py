@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from tf_pose_ros.benchmarks.coco_eval import STAT_NAMES, EvalResult, evaluate, format_table, person_to_coco
 from tf_pose_ros.cli import run_eval
 from tf_pose_ros.config import parse_scales
-from tf_pose_ros.evaluation import STAT_NAMES, EvalResult, evaluate, format_table, person_to_coco
 from tf_pose_ros.parts import COCO17_NAMES
 from tf_pose_ros.people import Keypoint, Person
 from tf_pose_ros.samples import group_photo_bgr
@@ -303,8 +303,8 @@ def test_other_categories_in_the_file_do_not_change_the_people_ap(tmp_path, esti
 
 
 def test_evaluate_many_interleaves_configurations(tmp_path, estimator, known_entries, mobilenet_thin_path):
+    from tf_pose_ros.benchmarks.coco_eval import evaluate_many, format_rows
     from tf_pose_ros.estimator import PoseEstimator
-    from tf_pose_ros.evaluation import evaluate_many, format_rows
 
     refined = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder='refined')
     try:

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tf_pose_ros.ros.frame_batcher import FrameBatcher, infer_frames
+from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
 
 
 def _prime(batcher, period, rounds=5):

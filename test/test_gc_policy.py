@@ -3,7 +3,7 @@
 import gc
 import weakref
 
-from tf_pose_ros.gc_policy import freeze_loaded_objects
+from tf_pose_ros.runtime.gc_policy import freeze_loaded_objects
 
 
 class _Node:

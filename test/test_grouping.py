@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from tf_pose_ros.grouping import _std_sort_descending, group_people, warmup
+from tf_pose_ros.decoders.original.grouping import _std_sort_descending, group_people, warmup
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, PART_IDS
 
 H, W = 64, 96

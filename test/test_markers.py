@@ -10,8 +10,8 @@ pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 from std_msgs.msg import Header  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
 
-from tf_pose_ros.depth import PinholeCamera, lift_persons  # noqa: E402
 from tf_pose_ros.parts import SKELETON  # noqa: E402
+from tf_pose_ros.people.depth import PinholeCamera, lift_persons  # noqa: E402
 from tf_pose_ros.ros.markers import skeleton_markers, track_colour  # noqa: E402
 from tf_pose_ros.ros.messages import persons_msg  # noqa: E402
 

@@ -17,7 +17,7 @@ from tf_pose_ros.msg import Persons  # noqa: E402
 from tf_pose_ros.ros.image_conversion import encode_image_msg  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_lifecycle_node import PoseEstimatorLifecycleNode  # noqa: E402
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode  # noqa: E402
-from tf_pose_ros.ros.stats import DROPPED, PROCESSED, RECEIVED  # noqa: E402
+from tf_pose_ros.streams.stats import DROPPED, PROCESSED, RECEIVED  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

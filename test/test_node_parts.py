@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from tf_pose_ros.ros.frame_slot import LatestFrameSlot
-from tf_pose_ros.ros.parameters import PARAMS, RELOAD_PARAMS, validate
-from tf_pose_ros.ros.stats import PipelineStats
+from tf_pose_ros.ros.node_parameters import PARAMS, RELOAD_PARAMS, validate
+from tf_pose_ros.streams.frame_slot import LatestFrameSlot
+from tf_pose_ros.streams.stats import PipelineStats
 
 pytestmark = pytest.mark.ros
 
@@ -181,7 +181,7 @@ def test_diagnostics_status_levels_and_values():
 
 
 def test_sequence_gaps_count_what_each_publisher_lost():
-    from tf_pose_ros.ros.sequence_gaps import SequenceGaps
+    from tf_pose_ros.streams.sequence_gaps import SequenceGaps
 
     def info(gid, sequence):
         return {'publication_sequence_number': sequence, 'publisher_gid': {'data': gid}}

@@ -22,7 +22,7 @@ from std_msgs.msg import Header  # noqa: E402
 
 from tf_pose_ros.msg import Keypoint, Persons  # noqa: E402
 from tf_pose_ros.ros.image_conversion import bgr8_to_compressed_msg, encode_image_msg  # noqa: E402
-from tf_pose_ros.ros.stats import (  # noqa: E402
+from tf_pose_ros.streams.stats import (  # noqa: E402
     DROPPED,
     INVALID,
     LOST,
@@ -233,7 +233,7 @@ def test_backend_and_precision_reload_and_same_values_reload_nothing(harness, as
 def test_reloads_give_the_old_network_back(harness):
     # Alternating resolutions and engines: memory after many reloads stays near that after the first,
     # with the allocator tuned as the pose_estimator executable tunes it.
-    from tf_pose_ros.allocator import keep_freed_memory
+    from tf_pose_ros.runtime.allocator import keep_freed_memory
 
     keep_freed_memory()
     sequence = [('320x240', 'openvino'), ('432x368', 'litert'), ('320x240', 'tensorflow'),

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_pose_ros import postprocess as pp
 from tf_pose_ros.config import validate_upsample_ratio
+from tf_pose_ros.decoders.original import maps as pp
 from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.parts import NUM_PARTS
 
@@ -101,7 +101,7 @@ def test_replication_ratio_only_for_exact_integer_ratios():
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_local_maxima_are_the_thresholded_peaks_of_find_peaks(seed):
-    from tf_pose_ros.peaks import local_maxima
+    from tf_pose_ros.decoders.peaks import local_maxima
 
     rng = np.random.default_rng(seed)
     # Plateaus (equal neighbours) and values right at the threshold are where a scan could differ.
@@ -115,9 +115,9 @@ def test_local_maxima_are_the_thresholded_peaks_of_find_peaks(seed):
 
 
 def test_grouping_at_network_size_finds_the_original_people(mobilenet_thin_path, paf_vectors):
-    from tf_pose_ros.grouping import THRESH_HEAT, group_peaks_at_ratio, group_people
+    from tf_pose_ros.decoders.original.grouping import THRESH_HEAT, group_peaks_at_ratio, group_people
+    from tf_pose_ros.decoders.peaks import local_maxima
     from tf_pose_ros.parts import NUM_HEATMAPS
-    from tf_pose_ros.peaks import local_maxima
 
     frames, expected = paf_vectors
     network = FrozenGraphNetwork(mobilenet_thin_path, device='cpu')

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tf_pose_ros.compile_cache import cache_report, choose_cache_dir
+from tf_pose_ros.runtime.compile_cache import cache_report, choose_cache_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
 _COUNT_SIGNATURES = """
 import json, sys
 import numba
-from tf_pose_ros import grouping, peaks
-from tf_pose_ros.decoders import refined_grouping, subpixel
+from tf_pose_ros.decoders import peaks
+from tf_pose_ros.decoders.original import grouping
+from tf_pose_ros.decoders.refined import grouping as refined_grouping
+from tf_pose_ros.decoders.refined import subpixel
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.samples import astronaut_bgr, group_photo_bgr
 
@@ -84,7 +86,7 @@ def test_warmup_command_converts_compiles_and_says_where(capsys, tmp_path, mobil
 
 
 def test_a_missing_warmup_photo_is_a_clear_error(monkeypatch, tmp_path):
-    from tf_pose_ros import warmup
+    from tf_pose_ros.runtime import warmup
 
     monkeypatch.setattr(warmup, 'WARMUP_IMAGE', tmp_path / 'gone.jpg')
     with pytest.raises(FileNotFoundError, match='warm-up photo .*gone.jpg is missing'):

@@ -12,20 +12,20 @@ torch = pytest.importorskip('torch', reason='torch is not installed (the optiona
 
 from zoo_weights import randomize  # noqa: E402
 
-from tf_pose_ros.backend_bench import compare_poses  # noqa: E402
+from tf_pose_ros.benchmarks.engine_bench import compare_poses  # noqa: E402
 from tf_pose_ros.config import ConfigError, EstimatorConfig  # noqa: E402
+from tf_pose_ros.decoders.original.device_peaks import device_peaks  # noqa: E402
+from tf_pose_ros.decoders.original.grouping import THRESH_HEAT  # noqa: E402
+from tf_pose_ros.decoders.original.maps import ReplicatedPeakFinder, replication_ratio, smooth  # noqa: E402
 from tf_pose_ros.engines import ModelLoadError, PrecisionError, choose_backend  # noqa: E402
 from tf_pose_ros.engines.selection import torch_cuda_available  # noqa: E402
 from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork  # noqa: E402
 from tf_pose_ros.engines.torch_engine import TorchNetwork  # noqa: E402
-from tf_pose_ros.engines.torch_postprocess import device_peaks  # noqa: E402
 from tf_pose_ros.estimator import PoseEstimator  # noqa: E402
-from tf_pose_ros.grouping import THRESH_HEAT  # noqa: E402
+from tf_pose_ros.models.zoo import ARCHITECTURES, build_model, export_frozen_graph  # noqa: E402
 from tf_pose_ros.parts import NUM_PARTS  # noqa: E402
-from tf_pose_ros.postprocess import ReplicatedPeakFinder, replication_ratio, smooth  # noqa: E402
 from tf_pose_ros.preprocess import resize_for_network  # noqa: E402
 from tf_pose_ros.samples import agreement_photos  # noqa: E402
-from tf_pose_ros.zoo import ARCHITECTURES, build_model, export_frozen_graph  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +156,7 @@ def test_the_estimators_device_peak_path_finds_the_same_people(mobilenet_thin_pa
     device_path = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend='torch',
                                 decoder='original')
     network = device_path.network
-    network.peaks_on_device = True
+    network.maps_on_device = True
     calls = []
     device_maps = network.device_maps
     network.device_maps = lambda batch: calls.append(len(batch)) or device_maps(batch)
@@ -237,7 +237,7 @@ def test_runs_without_tensorflow_in_the_process(mobilenet_thin_path, tmp_path):
 
 
 def test_the_gpu_bench_runs_on_the_cpu(mobilenet_thin_path, capsys):
-    from tf_pose_ros import gpu_bench
+    from tf_pose_ros.benchmarks import gpu_bench
 
     assert gpu_bench.main(['--device', 'cpu', '--cases', 'mobilenet_thin:224x160', '--precisions', 'fp32,fp16',
                            '--frames', '2', '--warmup', '1', '--cameras', '2']) == 0
@@ -247,7 +247,7 @@ def test_the_gpu_bench_runs_on_the_cpu(mobilenet_thin_path, capsys):
 
 
 def test_a_skeleton_times_a_model_without_its_weights(mobilenet_thin_path, tmp_path):
-    from tf_pose_ros import gpu_bench
+    from tf_pose_ros.benchmarks import gpu_bench
     from tf_pose_ros.engines import torch_convert
 
     skeleton = tmp_path / 'thin.json'

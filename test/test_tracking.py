@@ -5,7 +5,7 @@ import pytest
 
 from tf_pose_ros.parts import PART_NAMES
 from tf_pose_ros.people import Keypoint, Person
-from tf_pose_ros.tracking import PoseTracker, similarity
+from tf_pose_ros.people.tracking import PoseTracker, similarity
 
 # A standing person's parts (nose, neck, shoulders, elbows, hips), relative to the neck.
 _BODY = {0: (0, -40), 1: (0, 0), 2: (-30, 5), 5: (30, 5), 3: (-40, 60), 6: (40, 60), 8: (-20, 110),
@@ -73,7 +73,7 @@ def test_bad_settings_are_refused():
 
 @pytest.mark.slow
 def test_walking_clip_with_real_poses(estimator):
-    from tf_pose_ros.tracking_eval import evaluate_tracking
+    from tf_pose_ros.benchmarks.tracking_eval import evaluate_tracking
 
     counts = evaluate_tracking(estimator, PoseTracker(), frames=40)
     assert counts.ground_truth > 80 and counts.matched > 0.8 * counts.ground_truth

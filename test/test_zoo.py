@@ -10,7 +10,7 @@ from zoo_weights import randomize
 
 from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 from tf_pose_ros.models import INPUT_TENSOR, MODELS, OUTPUT_TENSOR
-from tf_pose_ros.zoo import (
+from tf_pose_ros.models.zoo import (
     ARCHITECTURES,
     architecture_cost,
     build_model,
@@ -21,9 +21,9 @@ from tf_pose_ros.zoo import (
     load_numpy_weights,
     save_numpy_weights,
 )
-from tf_pose_ros.zoo.flops import count_model_flops
-from tf_pose_ros.zoo.layers import BatchStatNormalization, LegacyResizeBilinear, scope_of
-from tf_pose_ros.zoo.loaders import WeightMismatchError
+from tf_pose_ros.models.zoo.flops import count_model_flops
+from tf_pose_ros.models.zoo.layers import BatchStatNormalization, LegacyResizeBilinear, scope_of
+from tf_pose_ros.models.zoo.loaders import WeightMismatchError
 
 MOBILENETS = [name for name in ARCHITECTURES if name != 'cmu']
 HEIGHT, WIDTH = 64, 96

@@ -19,7 +19,7 @@ from tf_pose_ros.config import (
 )
 from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
-from tf_pose_ros.tracking import DEFAULT_MAX_AGE
+from tf_pose_ros.people.tracking import DEFAULT_MAX_AGE
 
 EXIT_ERROR = 2
 
@@ -66,8 +66,8 @@ def config_from_args(args) -> EstimatorConfig:
 
 
 def _make_estimator(args):
-    from tf_pose_ros.allocator import keep_freed_memory
     from tf_pose_ros.estimator import PoseEstimator
+    from tf_pose_ros.runtime.allocator import keep_freed_memory
 
     keep_freed_memory()
     return PoseEstimator.from_config(config_from_args(args))
@@ -123,7 +123,7 @@ def _cmd_infer(args) -> int:
 def _infer_video(estimator, args) -> int:
     from tqdm import tqdm
 
-    from tf_pose_ros.tracking import PoseTracker
+    from tf_pose_ros.people.tracking import PoseTracker
     from tf_pose_ros.video import annotate_video
 
     output = args.output or str(Path(args.video).with_suffix('')) + '_pose.mp4'
@@ -139,7 +139,7 @@ def _infer_video(estimator, args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from tf_pose_ros import bench
+    from tf_pose_ros.benchmarks import pipeline_bench as bench
     from tf_pose_ros.samples import group_photo_bgr
 
     if args.all:
@@ -180,8 +180,8 @@ def _cmd_bench(args) -> int:
 
 
 def _bench_tracking(args) -> int:
-    from tf_pose_ros.tracking import PoseTracker
-    from tf_pose_ros.tracking_eval import evaluate_tracking, format_counts
+    from tf_pose_ros.benchmarks.tracking_eval import evaluate_tracking, format_counts
+    from tf_pose_ros.people.tracking import PoseTracker
 
     estimator = _make_estimator(args)
     counts = evaluate_tracking(estimator, PoseTracker(max_age=args.track_max_age), frames=args.frames)
@@ -190,8 +190,8 @@ def _bench_tracking(args) -> int:
 
 
 def _bench_engines(args) -> int:
-    from tf_pose_ros import backend_bench
-    from tf_pose_ros.allocator import keep_freed_memory
+    from tf_pose_ros.benchmarks import engine_bench as backend_bench
+    from tf_pose_ros.runtime.allocator import keep_freed_memory
 
     keep_freed_memory()
     combos = backend_bench.parse_combos(args.backends, args.precisions)
@@ -203,8 +203,8 @@ def _bench_engines(args) -> int:
 
 
 def _cmd_warmup(args) -> int:
-    from tf_pose_ros.compile_cache import cache_report
-    from tf_pose_ros.warmup import warm_up
+    from tf_pose_ros.runtime.compile_cache import cache_report
+    from tf_pose_ros.runtime.warmup import warm_up
 
     logging.getLogger('tf_pose_ros').setLevel(logging.INFO)  # the conversion's progress
     estimator = _make_estimator(args)
@@ -229,7 +229,7 @@ def parse_overrides(text: str) -> Tuple[dict, dict]:
     from dataclasses import fields
 
     from tf_pose_ros.config import setting_names, settings_help
-    from tf_pose_ros.decoders.refined import RefinedSettings
+    from tf_pose_ros.decoders.refined.decoder import RefinedSettings
 
     defaults = settings_help()
     decoder_defaults = {f.name: f.default for f in fields(RefinedSettings)}
@@ -276,8 +276,8 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     ``--compare`` every configuration (the flags', then each comparison's) is evaluated in one
     interleaved run.
     """
+    from tf_pose_ros.benchmarks.coco_eval import evaluate_many, format_rows
     from tf_pose_ros.config import ConfigError
-    from tf_pose_ros.evaluation import evaluate_many, format_rows
 
     if args.max_images is not None and args.max_images < 1:
         raise CliError('--max-images must be at least 1')
@@ -301,8 +301,8 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
         if make_estimator is not None:
             estimators.append(make_estimator(args))
         else:
-            from tf_pose_ros.allocator import keep_freed_memory
             from tf_pose_ros.estimator import PoseEstimator
+            from tf_pose_ros.runtime.allocator import keep_freed_memory
 
             keep_freed_memory()
             estimators = [PoseEstimator.from_config(config) for config in configs]
@@ -344,7 +344,7 @@ def _refined_decoder(config, settings: dict):
         return None
     if config.decoder != 'refined':
         raise CliError('%s%s needs decoder=refined, not %s' % (DECODER_PREFIX, next(iter(settings)), config.decoder))
-    from tf_pose_ros.decoders.refined import RefinedDecoder, RefinedSettings
+    from tf_pose_ros.decoders.refined.decoder import RefinedDecoder, RefinedSettings
 
     return RefinedDecoder(RefinedSettings(**settings))
 
@@ -359,7 +359,7 @@ def _describe_estimator(estimator, label: str) -> str:
 
 
 def _cmd_models(args) -> int:
-    from tf_pose_ros import model_store
+    from tf_pose_ros.models import store as model_store
 
     if args.models_command == 'fetch':
         path = model_store.fetch(args.name, dest_dir=args.dest, force=args.force)
@@ -456,7 +456,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')  # library warnings
     from tf_pose_ros.engines.base import ModelLoadError
-    from tf_pose_ros.model_store import ModelFetchError, ModelNotFoundError
+    from tf_pose_ros.models.store import ModelFetchError, ModelNotFoundError
 
     try:
         return args.func(args)

@@ -7,16 +7,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros import grouping
 from tf_pose_ros.config import EstimatorConfig
 from tf_pose_ros.decoders import registry
+from tf_pose_ros.decoders.original.maps import scale_resolutions, upsampled_size
 from tf_pose_ros.engines import Network, open_network
-from tf_pose_ros.model_store import find_weights
 from tf_pose_ros.models import DEFAULT_MODEL
+from tf_pose_ros.models.store import find_weights
 from tf_pose_ros.people import PoseResult, persons_from_grouping
-from tf_pose_ros.postprocess import replication_ratio, scale_resolutions, upsampled_size
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
-from tf_pose_ros.warmup import warmup_image
+from tf_pose_ros.runtime.warmup import warmup_image
 
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
 
@@ -119,17 +118,13 @@ class PoseEstimator:
         batches = [_stacked([resize_for_network(image, size, self.interpolation) for image in images])
                    for size in self._input_sizes]
         t_pre = time.perf_counter()
-        device_peaks = None
-        if len(batches) == 1 and self.decoder.name == 'original' and getattr(network, 'peaks_on_device', False):
-            # The maps stay on the GPU for the original's peak search; the network-size maps the
-            # grouping reads come back (57 x 54 x 46 floats a frame at 432x368).
-            from tf_pose_ros.engines.torch_postprocess import device_peaks as find_device_peaks
-
-            maps = network.device_maps(batches[0])  # type: ignore[attr-defined]
-            outputs = [maps.float().cpu().numpy()]
-            ratio = replication_ratio(outputs[0].shape[1:], self.map_size)
-            if ratio:
-                device_peaks = find_device_peaks(maps, ratio, float(grouping.THRESH_HEAT))
+        hints: Optional[List] = None
+        if len(batches) == 1 and network.maps_on_device:
+            # The decoder may search the maps on the device first (the original's peaks); the
+            # network-size maps its host stages read come back (57 x 54 x 46 floats a frame at 432x368).
+            maps = network.device_maps(batches[0])
+            hints = self.decoder.device_hints(maps, self.map_size)
+            outputs = [network.to_host(maps)]
         else:
             outputs = [self._run(batch) for batch in batches]
         t_net = time.perf_counter()
@@ -138,11 +133,8 @@ class PoseEstimator:
         for index, image in enumerate(images):
             t_start = time.perf_counter()
             per_image = [output[index] for output in outputs]
-            if device_peaks is not None:
-                found = self.decoder.find_parts(per_image, self.resolution, self.map_size,  # type: ignore[call-arg]
-                                                peaks=device_peaks[index])
-            else:
-                found = self.decoder.find_parts(per_image, self.resolution, self.map_size)
+            found = self.decoder.find_parts(per_image, self.resolution, self.map_size,
+                                            None if hints is None else hints[index])
             t_found = time.perf_counter()
             grouped = self.decoder.group(found)
             t_group = time.perf_counter()

@@ -30,6 +30,8 @@ LIMB_PAF_CHANNELS: Tuple[Tuple[int, int], ...] = (
     (12, 13), (20, 21), (14, 15), (16, 17), (22, 23), (24, 25), (0, 1), (2, 3), (4, 5),
     (6, 7), (8, 9), (10, 11), (28, 29), (30, 31), (34, 35), (32, 33), (36, 37), (18, 19), (26, 27),
 )
+#: Limbs from this index on (ear-shoulder) only extend people; they never start one.
+NUM_STARTING_LIMBS = 17
 #: The ear-shoulder limbs help grouping but are not drawn.
 SKELETON: Tuple[Tuple[int, int], ...] = LIMBS[:-2]
 

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Protocol, Sequence, Tuple
-
-import numpy as np
-
-from tf_pose_ros import grouping
 from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_RATIOS
-from tf_pose_ros.decoders.original import OriginalDecoder
-from tf_pose_ros.decoders.refined import RefinedDecoder
-from tf_pose_ros.decoders.refined import warmup as refined_warmup
-from tf_pose_ros.grouping import GroupedPerson
+from tf_pose_ros.decoders.original import grouping
+from tf_pose_ros.decoders.original.decoder import OriginalDecoder
+from tf_pose_ros.decoders.refined.decoder import RefinedDecoder
+from tf_pose_ros.decoders.refined.decoder import warmup as refined_warmup
+from tf_pose_ros.decoders.types import Decoder
 
 __all__ = ['DECODERS', 'DEFAULT_DECODER', 'DEFAULT_RATIOS', 'Decoder', 'make_decoder', 'warmup']
-
-
-class Decoder(Protocol):
-    """What the estimator asks of a decoder (module docstring)."""
-
-    name: str
-
-    def find_parts(self, outputs: Sequence[np.ndarray], resolution: Tuple[int, int],
-                   map_size: Tuple[int, int]) -> Any: ...
-
-    def group(self, found: Any) -> List[GroupedPerson]: ...
 
 
 def make_decoder(name: str) -> Decoder:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Protocol, Tuple
+from typing import Any, Iterable, Protocol, Tuple
 
 import numpy as np
 
@@ -27,11 +27,33 @@ class Network(Protocol):
     #: True when one call takes a batch of N > 1 images (else the estimator runs them one by one).
     batches: bool
 
+    #: True when ``device_maps`` leaves the maps on an accelerator, where a decoder may search them
+    #: before they come back (decoders.types.Decoder.device_hints).
+    maps_on_device: bool
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """N x H x W x 3 float32 BGR (0..255) -> N x H/8 x W/8 x 57 maps."""
 
+    def device_maps(self, batch: np.ndarray) -> Any:
+        """The maps of ``batch`` where the engine computed them (a device tensor where maps_on_device)."""
+
+    def to_host(self, maps: Any) -> np.ndarray:
+        """``device_maps``' result as the float32 numpy array ``__call__`` returns."""
+
     def close(self) -> None:
         """Give the engine's memory back; the network cannot be called afterwards."""
+
+
+class HostMaps:
+    """The device capability of engines whose maps are numpy arrays on the host already."""
+
+    maps_on_device = False
+
+    def device_maps(self, batch: np.ndarray) -> np.ndarray:
+        return self(batch)  # type: ignore[operator]  # the engine's own __call__
+
+    def to_host(self, maps: np.ndarray) -> np.ndarray:
+        return maps
 
 
 def thread_count(threads: int) -> int:

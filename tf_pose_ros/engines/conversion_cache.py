@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
-from tf_pose_ros.model_store import can_write_dir, sha256_of, user_cache_dir
+from tf_pose_ros.models.store import sha256_of, user_cache_dir
+from tf_pose_ros.runtime.writable_dirs import can_write_dir
 
 MANIFEST_VERSION = 1
 _LOG = logging.getLogger(__name__)

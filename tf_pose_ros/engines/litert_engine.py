@@ -16,7 +16,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros.config import format_resolution
-from tf_pose_ros.engines.base import ModelLoadError, PrecisionError, check_batch, thread_count
+from tf_pose_ros.engines.base import HostMaps, ModelLoadError, PrecisionError, check_batch, thread_count
 from tf_pose_ros.engines.conversion_cache import ConversionCache
 
 CONVERT_TIMEOUT_S = 600
@@ -45,7 +45,7 @@ def _convert(weights: Path, size: Tuple[int, int], stem: Path) -> List[str]:
     return ['.tflite']
 
 
-class LiteRtNetwork:
+class LiteRtNetwork(HostMaps):
     """A tf-pose graph as LiteRT models (fixed input shape each), run with XNNPACK."""
 
     backend = 'litert'

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_pose_ros.config import format_resolution
-from tf_pose_ros.engines.base import ModelLoadError, PrecisionError, check_batch, input_shape, thread_count
+from tf_pose_ros.engines.base import HostMaps, ModelLoadError, PrecisionError, check_batch, input_shape, thread_count
 from tf_pose_ros.engines.conversion_cache import ConversionCache
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 
@@ -52,7 +52,7 @@ def _convert(weights: Path, size: Tuple[int, int], stem: Path) -> List[str]:
     return ['.xml', '.bin']
 
 
-class OpenVinoNetwork:
+class OpenVinoNetwork(HostMaps):
     """A tf-pose graph compiled by OpenVINO for each input size (static shapes run fastest)."""
 
     backend = 'openvino'

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tf_pose_ros.config import parse_device
-from tf_pose_ros.engines.base import ModelLoadError, PrecisionError
+from tf_pose_ros.engines.base import HostMaps, ModelLoadError, PrecisionError
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.parts import NUM_HEATMAPS, NUM_PAFS
 
@@ -39,7 +39,7 @@ def set_tensorflow_threads(threads: int) -> None:
             pass
 
 
-class FrozenGraphNetwork:
+class FrozenGraphNetwork(HostMaps):
     """A frozen pose graph as a TF2 concrete function: BGR float32 NHWC in, 57 maps out."""
 
     backend = 'tensorflow'

@@ -5,7 +5,8 @@ fp32, or fp16/bf16 on CUDA. Any batch size and input size runs (batches of sever
 Activations are channels-last (the NHWC input is so already; tensor cores and mkldnn prefer it);
 on CUDA cuDNN autotuning is on and each input shape is captured once as a CUDA graph (the
 network is some 250 small kernels whose launches would otherwise cost more than they run);
-``peaks_on_device`` tells the estimator it may find the peaks on the GPU too (torch_postprocess.py).
+``maps_on_device`` (CUDA) lets a decoder search the maps on the GPU before they come back
+(decoders/original/device_peaks.py).
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ class TorchNetwork:
         if not cuda:
             torch.set_num_threads(thread_count(threads))
         #: True when the maps stay on a GPU, where torch_postprocess finds the peaks.
-        self.peaks_on_device = cuda
+        self.maps_on_device = cuda
         self.path = Path(weights)
         try:
             steps, arrays = program_cache(self.path).load(PROGRAM_VARIANT, partial(_convert_entry, self.path),
@@ -311,7 +312,11 @@ class TorchNetwork:
         return out
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.device_maps(batch).float().cpu().numpy()
+        return self.to_host(self.device_maps(batch))
+
+    def to_host(self, maps) -> np.ndarray:
+        """A device_maps result as float32 numpy on the host."""
+        return maps.float().cpu().numpy()
 
     def _graph(self, x) -> Optional[tuple]:
         """The CUDA graph for inputs shaped like ``x``, captured on first sight; None: run eagerly."""

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
 from rclpy.event_handler import SubscriptionEventCallbacks
-from rclpy.qos import HistoryPolicy, QoSPolicyKind, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSPolicyKind, ReliabilityPolicy
+
+from tf_pose_ros.ros.qos import image_qos
 
 AUTO = 'auto'
 RELIABLE = 'reliable'
 BEST_EFFORT = 'best_effort'
 #: Parameter value -> QoS reliability of the fixed choices.
-POLICIES = {BEST_EFFORT: ReliabilityPolicy.BEST_EFFORT, RELIABLE: ReliabilityPolicy.RELIABLE}
 #: Every value of qos_reliability.
 MODES = (AUTO, RELIABLE, BEST_EFFORT)
 
@@ -126,7 +127,7 @@ class AdaptiveSubscription:
     def _subscribe(self, reliability: str) -> None:
         if self.subscription is not None:
             self._node.destroy_subscription(self.subscription)
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self._depth, reliability=POLICIES[reliability])
+        qos = image_qos(reliability, self._depth)
         events = SubscriptionEventCallbacks(incompatible_qos=self._incompatible)
         self.subscription = self._node.create_subscription(
             self._msg_type, self.topic_name, self._callback, qos, callback_group=self._group,

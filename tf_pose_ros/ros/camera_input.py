@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Set
 
+from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
-from tf_pose_ros.ros.frame_slot import LatestFrameSlot
 from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
-from tf_pose_ros.ros.sequence_gaps import SequenceGaps
-from tf_pose_ros.ros.stats import DROPPED, INCOMPATIBLE_QOS, LOST, RECEIVED, WITHOUT_DEPTH, PipelineStats
-from tf_pose_ros.tracking import PoseTracker
+from tf_pose_ros.streams.frame_slot import LatestFrameSlot
+from tf_pose_ros.streams.sequence_gaps import SequenceGaps
+from tf_pose_ros.streams.stats import DROPPED, INCOMPATIBLE_QOS, LOST, RECEIVED, WITHOUT_DEPTH, PipelineStats
 
 #: A camera name is one ROS name token: it becomes part of the output topics ~/<name>/persons.
 _NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')

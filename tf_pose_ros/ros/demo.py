@@ -19,13 +19,13 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from tf_pose_ros.allocator import keep_freed_memory
 from tf_pose_ros.msg import Persons
+from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.stats import DROPPED, INVALID, RECEIVED
-from tf_pose_ros.ros.transport import use_large_frame_transport
+from tf_pose_ros.runtime.allocator import keep_freed_memory
+from tf_pose_ros.streams.stats import DROPPED, INVALID, RECEIVED
 
 
 class PoseListener(Node):

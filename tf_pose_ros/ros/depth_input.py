@@ -11,9 +11,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros.depth import DepthError, PinholeCamera, lift_persons
+from tf_pose_ros.people.depth import DepthError, PinholeCamera, lift_persons
 from tf_pose_ros.ros.image_conversion import ImageConversionError, depth_msg_to_array
-from tf_pose_ros.stamp_buffer import StampBuffer
+from tf_pose_ros.streams.stamp_buffer import StampBuffer
 
 #: Depth frames kept for pairing: at 30 Hz about a third of a second, more than a colour frame waits.
 DEPTH_BUFFER_FRAMES = 10

@@ -6,7 +6,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-from tf_pose_ros.ros.stats import COUNTERS, LATENCY_PARTS, PROBLEM_COUNTERS
+from tf_pose_ros.streams.stats import COUNTERS, LATENCY_PARTS, PROBLEM_COUNTERS
 
 #: Window figures reported with two decimals when present.
 _FIGURES = ('rate_hz', 'latency_ms_mean', 'latency_ms_median', 'latency_ms_p99', 'latency_ms_max',

@@ -23,10 +23,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
-from tf_pose_ros.ros.ros_params import RELIABILITIES, describe, image_qos, reliability_error
+from tf_pose_ros.ros.param_descriptors import describe
+from tf_pose_ros.ros.qos import RELIABILITIES, image_qos, reliability_error
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
-from tf_pose_ros.ros.transport import use_large_frame_transport
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 

@@ -23,19 +23,15 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
-from tf_pose_ros.allocator import keep_freed_memory, release_freed_memory
-from tf_pose_ros.compile_cache import cache_report
 from tf_pose_ros.config import format_resolution
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
-from tf_pose_ros.gc_policy import freeze_loaded_objects
 from tf_pose_ros.msg import Persons
 from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription, resolve_topic
 from tf_pose_ros.ros.camera_input import CameraInput, CameraSpec, parse_cameras
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for, stamp_ns
 from tf_pose_ros.ros.diagnostics import pose_status
-from tf_pose_ros.ros.frame_batcher import FrameBatcher, infer_frames
-from tf_pose_ros.ros.frame_slot import LatestFrameSlot
+from tf_pose_ros.ros.fastdds_profile import profile_path, use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import (
     ImageConversionError,
     bgr8_to_image_msg,
@@ -45,9 +41,15 @@ from tf_pose_ros.ros.image_conversion import (
 from tf_pose_ros.ros.log_bridge import forward_package_logging
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
-from tf_pose_ros.ros.parameters import PARAMS, cross_check, estimator_config, normalize, validate
+from tf_pose_ros.ros.node_parameters import PARAMS, cross_check, estimator_config, normalize, validate
 from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
-from tf_pose_ros.ros.stats import (
+from tf_pose_ros.runtime.allocator import keep_freed_memory, release_freed_memory
+from tf_pose_ros.runtime.compile_cache import cache_report
+from tf_pose_ros.runtime.gc_policy import freeze_loaded_objects
+from tf_pose_ros.runtime.warmup import warm_up_tracking, warmup_image
+from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
+from tf_pose_ros.streams.frame_slot import LatestFrameSlot
+from tf_pose_ros.streams.stats import (
     FAILED,
     INVALID,
     PROCESSED,
@@ -57,8 +59,6 @@ from tf_pose_ros.ros.stats import (
     WITHOUT_DEPTH,
     PipelineStats,
 )
-from tf_pose_ros.ros.transport import profile_path, use_large_frame_transport
-from tf_pose_ros.warmup import warm_up_tracking, warmup_image
 
 LOG_THROTTLE_S = 5.0
 NODE_NAME = 'pose_estimator'
