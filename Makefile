@@ -22,8 +22,10 @@ setup-torch: setup
 	    && echo "$$want" > $(VENV)/.requirements-torch.sha256; \
 	else echo "[setup-torch] up to date"; fi
 
+# The installed executable, as a user starts it: it loads the compiled code that setup's warm-up cached
+# beside the installed sources (the source tree's modules would compile their own copy first).
 demo: setup
-	$(PY) -m tf_pose_ros.ros.demo $(ARGS)
+	$(VENV)/bin/tf_pose_demo $(ARGS)
 
 # ruff (pyflakes, pycodestyle, isort, bugbear; ruff.toml) and mypy on the core modules (setup.cfg).
 lint: setup

@@ -53,7 +53,6 @@ class PoseListener(Node):
 
     def _on_image(self, msg: Image) -> None:
         self.images += 1
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.out_dir / ('frame_%04d.jpg' % self.images)), image_msg_to_bgr8(msg))
 
 
@@ -78,7 +77,11 @@ def main(argv=None) -> int:
     estimator = PoseEstimatorNode(parameter_overrides=[
         Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
         Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
-    listener = PoseListener(Path(args.out_dir))
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob('frame_*.jpg'):  # a shorter run must not leave the last run's frames behind
+        stale.unlink()
+    listener = PoseListener(out_dir)
     executor = SingleThreadedExecutor()  # as each executable spins its node
     for node in (source, estimator, listener):
         executor.add_node(node)
