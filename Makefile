@@ -12,7 +12,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 setup:
 	@bash scripts/setup.sh
 
-# The optional PyTorch engine (backend torch; README "GPU"): requirements-torch.lock on top of setup
+# The optional PyTorch engine (backend torch; docs/engines.md, "GPU"): requirements-torch.lock on top of setup
 # (again after requirements.lock changed: it pins an older setuptools than torch needs).
 setup-torch: setup
 	@want="$$(cat requirements.lock requirements-torch.lock | sha256sum | cut -d' ' -f1)"; \

@@ -7,7 +7,7 @@
 # The install is a symlink install: the installed .py files link to the sources, so edits need no
 # re-run; new files and message changes do. A re-run is incremental (no reconfigure unless
 # CMakeLists.txt or the configure options changed). Build directory: build/venv (override with
-# TF_POSE_ROS_BUILD_DIR). On a ROS 2 distro use colcon instead (see README).
+# TF_POSE_ROS_BUILD_DIR). On a ROS 2 distro use colcon instead (see README.md, "On a ROS 2 distro").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -136,7 +136,7 @@ def _median_distance(person, other):
 
 
 # group5 squeezes five people into 432x368 at a quarter of their width: the original finds one of
-# them, the refined decoder none (README, "Decoders and accuracy").
+# them, the refined decoder none (docs/decoders-and-accuracy.md).
 @pytest.mark.parametrize('name', sorted(set(agreement_photos()) - {'group5'}))
 def test_refined_finds_the_originals_people_on_the_sample_photos(estimators, name):
     image = agreement_photos()[name]
@@ -244,7 +244,7 @@ def test_refined_beats_the_original_on_the_coco_development_set(estimators):
     refined, original = evaluate_many([estimators['refined'], estimators['original']],
                                       COCO_DEV / 'person_keypoints.json', COCO_DEV / 'images', progress=False)
     assert refined.image_count == original.image_count == 149 and not refined.skipped
-    # README: 0.3047 against 0.2487 (the same on every engine giving TensorFlow's maps); the issue's
-    # target is +0.05, which the refined decoder misses without its second pass (0.2974).
+    # docs/decoders-and-accuracy.md: 0.3047 against 0.2487 (the same on every engine giving TensorFlow's maps);
+    # the target is +0.05, which the refined decoder misses without its second pass (0.2974).
     assert refined.stats['AP'] >= original.stats['AP'] + 0.05
     assert refined.stats['AP75'] > original.stats['AP75'] and refined.stats['AR'] > original.stats['AR']

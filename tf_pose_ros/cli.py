@@ -218,7 +218,7 @@ def _cmd_warmup(args) -> int:
     return 0
 
 
-#: --compare items naming a field of the refined decoder's settings (README "Decoders"): research
+#: --compare items naming a field of the refined decoder's settings (docs/decoders-and-accuracy.md): research
 #: knobs for eval only, not settings of the node.
 DECODER_PREFIX = 'refined.'
 

@@ -131,10 +131,10 @@ def parse_interpolation(value) -> str:
 
 
 def parse_precision(value) -> str:
-    """One of PRECISIONS; int8 is refused with the reason (README: int8)."""
+    """One of PRECISIONS; int8 is refused with the reason (docs/engines.md, "int8")."""
     if str(value).strip().lower() == 'int8':
         raise ConfigError('precision int8 is not offered: post-training int8 quantization of these '
-                          'networks loses people (measured, see README "int8"); use fp32 or bf16')
+                          'networks loses people (measured, see docs/engines.md, "int8"); use fp32 or bf16')
     return _choice(value, 'precision', PRECISIONS)
 
 

@@ -88,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--wait-subscriber', type=float, default=20.0,
                         help='seconds to wait for a subscriber before publishing (default: %(default)s)')
     parser.add_argument('--fastdds-profile', action='store_true',
-                        help="start with the package's config/fastdds_large_frames.xml, as the README advises")
+                        help="start with the package's config/fastdds_large_frames.xml, as docs/cameras.md advises")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split('x'))
     if args.fastdds_profile:

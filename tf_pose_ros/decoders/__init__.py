@@ -9,7 +9,7 @@ people.persons_from_grouping scales to the image). One decoder instance serves o
 - ``original``: tf-pose-estimation's post-processing exactly (postprocess.py, peaks.py,
   grouping.py), the people the original finds.
 - ``refined``: the same networks decoded with sub-pixel peaks at network resolution
-  (refined.py), the default: higher COCO AP in less time (README "Decoders and accuracy").
+  (refined.py), the default: higher COCO AP in less time (docs/decoders-and-accuracy.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which engine runs a configuration, and opening it.
 
 ``backend: auto`` takes the fastest engine that was measured to give TensorFlow's poses for the
-model on this kind of machine (README "Backends": `tf-pose-ros bench --backends`). TensorFlow
+model on this kind of machine (docs/engines.md: `tf-pose-ros bench --backends`). TensorFlow
 stays the reference; on a GPU, PyTorch runs the network when its CUDA build is installed.
 """
 
@@ -23,7 +23,7 @@ _ENGINE_MODULES = {'tensorflow': 'tensorflow', 'openvino': 'openvino', 'litert':
 CPU_ONLY_BACKENDS = ('openvino', 'litert')
 
 #: fp32 choice of 'auto' on x86-64 CPUs, per model, from `tf-pose-ros bench --backends` and
-#: `bench --all --backends` (README "Backends and precision"). Every fp32 engine's maps are within
+#: `bench --all --backends` (docs/engines.md). Every fp32 engine's maps are within
 #: 5e-4 of TensorFlow's, and the same people were found on all 14 agreement photos where real
 #: weights exist. mobilenet_thin: OpenVINO 0.77x TensorFlow's network time (bit-identical maps);
 #: mobilenet_v2_small and _large: LiteRT 0.44x and 0.72x; cmu: OpenVINO 0.97x; mobilenet,
@@ -43,7 +43,7 @@ AUTO_X86_64_OTHER = 'openvino'
 AUTO_REDUCED_PRECISION = 'openvino'
 #: GPU engines of 'auto', first choice first. torch: maps within 1e-4 of TensorFlow's (every
 #: architecture) and the same people on all 14 agreement photos (test_torch_engine.py, on the CPU:
-#: the same program runs on CUDA); its GPU speed is not measured yet (README "GPU"), and it is
+#: the same program runs on CUDA); its GPU speed is not measured yet (docs/engines.md, "GPU"), and it is
 #: the only engine here whose GPU build installs with pip on the GPU machines and Jetsons.
 AUTO_GPU = ('torch', 'tensorflow')
 

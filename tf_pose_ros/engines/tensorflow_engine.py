@@ -24,7 +24,7 @@ def resolve_device(device: str) -> str:
     if index >= len(gpus):
         raise RuntimeError('device %r asked for, but TensorFlow sees %d GPU(s)%s'
                            % (device, len(gpus), '' if gpus else ' (is the GPU build of TensorFlow '
-                              'installed? see README "GPU")'))
+                              'installed? see docs/engines.md, "GPU")'))
     return '/GPU:%d' % index
 
 

@@ -58,7 +58,7 @@ def torch_device(device: str) -> str:
     if kind == 'cpu' or (kind == 'auto' and not cuda):
         return 'cpu'
     if not cuda:
-        why = ('this torch %s is built without CUDA (install the CUDA build, README "GPU")' % torch.__version__
+        why = ('this torch %s is built without CUDA (install the CUDA build: docs/engines.md, GPU)' % torch.__version__
                if torch.version.cuda is None else 'torch %s (CUDA %s) sees no GPU (driver, '
                'CUDA_VISIBLE_DEVICES?)' % (torch.__version__, torch.version.cuda))
         raise ConfigError('device %s: %s' % (device, why))

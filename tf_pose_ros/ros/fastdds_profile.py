@@ -30,7 +30,7 @@ def use_large_frame_transport() -> Optional[str]:
     """Point Fast DDS at the large-frame profile unless the user configured it; call before rclpy.init.
 
     Returns the profile set, or None (another RMW, the user's own settings, or no profile file).
-    Only this process is affected; the frames' publisher needs it too (README, Troubleshooting).
+    Only this process is affected; the frames' publisher needs it too (docs/cameras.md, "Troubleshooting").
     """
     rmw = os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
     if not rmw.startswith('rmw_fastrtps') or any(os.environ.get(name) for name in _USER_SETTINGS):

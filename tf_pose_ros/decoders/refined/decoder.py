@@ -1,6 +1,6 @@
 """The refined decoder: the original's maps and grouping scheme, decoded without its rounding.
 
-Same network output, same greedy PAF grouping; what changes (README "Decoders" gives the
+Same network output, same greedy PAF grouping; what changes (docs/decoders-and-accuracy.md gives the
 measured gain of each):
 
 - peaks are found at network resolution (``upsample_ratio`` 1; other ratios upsample the part
@@ -41,7 +41,7 @@ _CUBIC_GAIN = 1.375 ** 2
 
 @dataclass(frozen=True)
 class RefinedSettings:
-    """The refined decoder's choices; the README's decoder section explains each."""
+    """The refined decoder's choices; docs/decoders-and-accuracy.md explains each."""
 
     smooth_sigma: float = 0.5          # Gaussian smoothing before the peak search, network pixels
     fit: str = 'gaussian'              # sub-pixel fit: 'gaussian' (log-parabola), 'quadratic', 'none'
@@ -129,7 +129,7 @@ class RefinedDecoder:
             extend_people(people, starts, fx, fy, paf, float(ratio), map_height, _LIMBS, _LIMB_CHANNELS,
                           s.min_samples, s.max_samples, s.thresh_vector, s.min_good_fraction)
         fx_list, fy_list, score_list = fx.tolist(), fy.tolist(), scores.tolist()
-        # The person's score stays its first pass's: weak parts would only lower it (README).
+        # The person's score stays its first pass's: weak parts would only lower it (docs/decoders-and-accuracy.md).
         person_scores = rows[:, refined_grouping.SCORE] / rows[:, refined_grouping.COUNT]
         grouped = []
         for row, person_score in zip(people.tolist(), person_scores.tolist()):
