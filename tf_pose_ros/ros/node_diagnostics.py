@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 
@@ -97,7 +97,8 @@ class NodeDiagnostics:
         self._config = config
         self._camera_topic = camera_topic
         self._enabled = enabled
-        self._publisher = self._timer = None
+        self._publisher: Any = None
+        self._timer: Any = None
 
     def start(self) -> None:
         """Create the /diagnostics publisher and its timer."""

@@ -12,7 +12,7 @@ from typing import Callable, Dict
 
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.ros.camera_input import CameraInput
-from tf_pose_ros.ros.depth_input import stamp_ns
+from tf_pose_ros.ros.depth_input import DepthInput, stamp_ns
 from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
@@ -74,7 +74,7 @@ class ResultPublisher:
         inferred = time.monotonic()
         config = self._config
         ids = camera.track(result.persons, config['tracking'])
-        positions = self._lift(camera, msg.header, result) if camera.depth is not None else None
+        positions = self._lift(camera, camera.depth, msg.header, result) if camera.depth is not None else None
         persons = persons_msg(result, msg.header, model, config['min_person_score'],
                               config['min_keypoint_score'], ids=ids, positions=positions)
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
@@ -95,9 +95,9 @@ class ResultPublisher:
             publishers.annotated.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
                                                            msg.header))
 
-    def _lift(self, camera: CameraInput, header, result):
+    def _lift(self, camera: CameraInput, depth: DepthInput, header, result):
         """3D positions of the result's keypoints from the paired depth frame; None (counted) without."""
-        lifted = camera.depth.lift(header, result.image_size, result.persons)
+        lifted = depth.lift(header, result.image_size, result.persons)
         if lifted.warning:
             self._logger.warning(lifted.warning, throttle_duration_sec=LOG_THROTTLE_S)
         if lifted.positions is None:
