@@ -38,10 +38,11 @@ class Harness:
         self.peer = Node('peer', namespace=namespace, context=ros_context)
         compressed = self.node.get_parameter('use_compressed').value
         self.image_pub = None if image_qos is None else self.peer.create_publisher(
-            CompressedImage if compressed else Image, self.node.image_topic_name, image_qos)
+            CompressedImage if compressed else Image, self.node.camera_topic_name(self.node.cameras[0]), image_qos)
         self.persons, self.annotated, self.diagnostics = [], [], []
         self.lock = threading.Lock()
-        self.peer.create_subscription(Persons, self.node.persons_pub.topic_name, self._keep(self.persons), 10)
+        self.peer.create_subscription(Persons, self.node.cameras[0].publishers.persons.topic_name,
+                                      self._keep(self.persons), 10)
         self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 10)
         self._annotated_sub = None
         self.executor = (executor_type or (lambda context: MultiThreadedExecutor(num_threads=3, context=context)))(
@@ -62,8 +63,8 @@ class Harness:
     def watch_annotated(self):
         if self._annotated_sub is None:
             self._annotated_sub = self.peer.create_subscription(
-                Image, self.node.annotated_pub.topic_name, self._keep(self.annotated), 10)
-            self.wait_for(lambda: self.node.annotated_pub.get_subscription_count() > 0,
+                Image, self.node.cameras[0].publishers.annotated.topic_name, self._keep(self.annotated), 10)
+            self.wait_for(lambda: self.node.cameras[0].publishers.annotated.get_subscription_count() > 0,
                           what='the annotated subscription')
 
     wait_for = staticmethod(wait_for)
@@ -76,7 +77,7 @@ class Harness:
 
     def send(self, msg, timeout=30.0):
         """Publish a frame and return the Persons message carrying its stamp."""
-        before = self.node.stats.snapshot().get(PROCESSED, 0)
+        before = self.node.cameras[0].stats.snapshot().get(PROCESSED, 0)
         self.image_pub.publish(msg)
         stamp = msg.header.stamp
 
@@ -86,7 +87,7 @@ class Harness:
         self.wait_for(arrived, timeout, what='Persons for stamp %s' % stamp)
         with self.lock:
             found = [p for p in self.persons if p.header.stamp == stamp][-1]
-        assert self.node.stats.snapshot().get(PROCESSED, 0) > before
+        assert self.node.cameras[0].stats.snapshot().get(PROCESSED, 0) > before
         return found
 
     def statuses(self):

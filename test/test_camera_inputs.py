@@ -43,11 +43,11 @@ def settle(harness):
     last = [-1]
 
     def still():
-        now = harness.node.stats.snapshot().get(RECEIVED, 0)
+        now = harness.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
         unchanged, last[0] = now == last[0], now
         return unchanged
     harness.wait_for(still, timeout=30, what='frames to stop arriving')
-    return harness.node.stats.snapshot()
+    return harness.node.cameras[0].stats.snapshot()
 
 
 def test_auto_takes_reliable_only_when_every_publisher_is_reliable():
@@ -80,31 +80,31 @@ def test_a_reliable_1280x720_driver_at_defaults_gets_through_in_full(auto_node):
     # default lost 148 of 150 every time.
     counts = []
     for _ in range(2):
-        before = auto_node.node.stats.snapshot().get(RECEIVED, 0)
-        run_driver(auto_node.node.image_topic_name, 'reliable', '1280x720', 15, 60)
+        before = auto_node.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
+        run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'reliable', '1280x720', 15, 60)
         counts.append(settle(auto_node).get(RECEIVED, 0) - before)
         if counts[-1] >= 57:
             break
     assert counts[-1] >= 57, 'frames received of 60, per try: %s' % counts
-    assert auto_node.node._image_input.reliability == 'reliable'
+    assert auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable'
 
 
 def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_node, astronaut):
     from tf_pose_ros.ros.image_conversion import encode_image_msg
 
-    topic = auto_node.node.image_topic_name
+    topic = auto_node.node.camera_topic_name(auto_node.node.cameras[0])
     reliable_pub = auto_node.peer.create_publisher(Image, topic, 10)
     try:
-        auto_node.wait_for(lambda: auto_node.node._image_input.reliability == 'reliable'
+        auto_node.wait_for(lambda: auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable'
                            and reliable_pub.get_subscription_count() > 0, what='a reliable subscription')
-        before = auto_node.node.stats.snapshot().get(RECEIVED, 0)
+        before = auto_node.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
         # Small frames (230 KB) mostly fit Fast DDS's default shared memory even best effort; a reliable
         # subscription would get none of them (incompatible QoS).
         run_driver(topic, 'sensor_data', '320x240', 15, 45)
         received = settle(auto_node).get(RECEIVED, 0) - before
         assert received >= 10, '%d of 45 best-effort frames received' % received
         # The best-effort driver is gone: back to reliable, and the reliable publisher's frames arrive.
-        auto_node.wait_for(lambda: auto_node.node._image_input.reliability == 'reliable', timeout=10,
+        auto_node.wait_for(lambda: auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable', timeout=10,
                            what='reliable again')
         auto_node.image_pub = reliable_pub
         # The new reader is matched by the publisher a moment after it exists: send until answered.
@@ -123,7 +123,7 @@ def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_n
 
 
 def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_node):
-    before, reports = auto_node.node.stats.snapshot(), len(auto_node.statuses())
+    before, reports = auto_node.node.cameras[0].stats.snapshot(), len(auto_node.statuses())
     # 12 s, as a camera that keeps running: Fast DDS may pass a few frames early and then none at all
     # (frames 31 and 32 of 90 here, none after), which only the silent-publisher warning can name,
     # after NO_PUBLISHER_WARN_S of silence while the driver is still there.
@@ -131,7 +131,7 @@ def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_
     # not countable: a second run (a camera that keeps running) then shows the gaps or the silence.
     without = []
     for _ in range(2):
-        run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 180)
+        run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'sensor_data', '640x480', 15, 180)
         without.append(settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0) - sum(without))
         try:
             auto_node.wait_for_status('FASTDDS_DEFAULT_PROFILES_FILE', since=reports, timeout=7.0)
@@ -147,7 +147,8 @@ def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_
 
     # The remedy the message gives: the driver with the package's Fast DDS profile.
     before = settle(auto_node)
-    run_driver(auto_node.node.image_topic_name, 'sensor_data', '640x480', 15, 90, profile=True)
+    run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'sensor_data', '640x480', 15, 90,
+               profile=True)
     with_profile = settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0)
     # Best effort through a busy test process may still lose some: the contrast is what the remedy buys.
     assert with_profile >= 60 and with_profile >= without / 2 + 30, (without, with_profile)  # per 90 frames
@@ -164,7 +165,8 @@ def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilene
         assert '/nopub/nothing_here' in status.message
         assert '/nopub/camera/color/image_raw (peer)' in status.message
         assert '/nopub/pose_estimator/image_annotated' not in status.message  # its own output is no camera
-        assert h.node.subscription is None  # auto subscribes once a publisher shows its QoS
+        # auto subscribes once a publisher shows its QoS
+        assert h.node.cameras[0].subscriptions.image.subscription is None
         values = {v.key: v.value for v in status.values}
         assert values['qos'] == 'auto: waiting for a publisher'
     finally:
@@ -175,7 +177,7 @@ def test_fixed_reliable_against_a_best_effort_publisher_is_reported(ros_context,
     h = Harness(ros_context, '/fixed', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.5),
                                         Parameter('qos_reliability', value='reliable')], image_qos=BEST_EFFORT_QOS)
     try:
-        h.wait_for(lambda: h.node.stats.snapshot().get(INCOMPATIBLE_QOS, 0) >= 1, timeout=15,
+        h.wait_for(lambda: h.node.cameras[0].stats.snapshot().get(INCOMPATIBLE_QOS, 0) >= 1, timeout=15,
                    what='the incompatible QoS count')
 
         assert 'offers best effort' in h.wait_for_status('QoS mismatch').message

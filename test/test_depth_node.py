@@ -55,11 +55,12 @@ class RgbdPeer:
         self.depth_pub = harness.peer.create_publisher(Image, ns + '/depth/image_rect_raw', QOS)
         self.info_pub = harness.peer.create_publisher(CameraInfo, ns + '/color/camera_info', QOS)
         self.markers = []
-        harness.peer.create_subscription(MarkerArray, harness.node.markers_pub.topic_name, self._keep, 10)
+        markers_pub = harness.node.cameras[0].publishers.markers
+        harness.peer.create_subscription(MarkerArray, markers_pub.topic_name, self._keep, 10)
         self.lock = threading.Lock()
         harness.wait_for(lambda: self.depth_pub.get_subscription_count() > 0 and
                          self.info_pub.get_subscription_count() > 0 and
-                         harness.node.markers_pub.get_subscription_count() > 0, what='the depth subscriptions')
+                         markers_pub.get_subscription_count() > 0, what='the depth subscriptions')
         self.colour = group_photo_bgr()
         self.height, self.width = self.colour.shape[:2]
 
@@ -71,9 +72,9 @@ class RgbdPeer:
         self.info_pub.publish(camera_info(self.width, self.height, k))
 
     def send_depth(self, sec, metres, encoding):
-        held = self.h.node.depth_input.frame_count
+        held = self.h.node.cameras[0].depth.frame_count
         self.depth_pub.publish(depth_msg(metres, encoding, self.h.header(FRAME, sec)))
-        self.h.wait_for(lambda: self.h.node.depth_input.frame_count > held or held == 10, what='depth frame')
+        self.h.wait_for(lambda: self.h.node.cameras[0].depth.frame_count > held or held == 10, what='depth frame')
 
     def send(self, sec, depth=None, depth_offset=0.0):
         """Depth (if any) first, then the colour frame; returns the Persons message."""
@@ -118,8 +119,8 @@ def check_positions(persons, colour_height):
                                                             ('16UC1', 4, -0.01)])
 def test_keypoints_get_positions_from_the_paired_depth_frame(rgbd, encoding, size_divisor, offset):
     rgbd.send_info()
-    rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem == '', what='camera_info')
-    before = rgbd.h.node.stats.snapshot().get(WITH_DEPTH, 0)
+    rgbd.h.wait_for(lambda: rgbd.h.node.cameras[0].depth.calibration_problem == '', what='camera_info')
+    before = rgbd.h.node.cameras[0].stats.snapshot().get(WITH_DEPTH, 0)
     width, height = rgbd.width // size_divisor, rgbd.height // size_divisor
     # A depth frame far from this stamp is buffered too: pairing takes the nearest within the slop.
     rgbd.send_depth(100.5 + size_divisor, ramp_metres(width, height, rgbd.height) + 5.0, encoding)
@@ -133,7 +134,7 @@ def test_keypoints_get_positions_from_the_paired_depth_frame(rgbd, encoding, siz
     print('%s at 1/%d size: largest error %.2f mm (bound %.2f mm)' % (encoding, size_divisor, worst * 1e3,
                                                                    bound * 1e3))
     assert worst < bound
-    assert rgbd.h.node.stats.snapshot()[WITH_DEPTH] == before + 1
+    assert rgbd.h.node.cameras[0].stats.snapshot()[WITH_DEPTH] == before + 1
 
     markers = rgbd.markers_for(persons.header.stamp)
     assert markers.markers[0].action == Marker.DELETEALL
@@ -157,12 +158,12 @@ def _warned(harness, since, words):
 
 def test_frames_without_depth_are_counted_and_reported(rgbd):
     rgbd.send_info()
-    rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem == '', what='camera_info')
-    before = rgbd.h.node.stats.snapshot().get(WITHOUT_DEPTH, 0)
+    rgbd.h.wait_for(lambda: rgbd.h.node.cameras[0].depth.calibration_problem == '', what='camera_info')
+    before = rgbd.h.node.cameras[0].stats.snapshot().get(WITHOUT_DEPTH, 0)
     seen = len(rgbd.h.diagnostics)
     far = rgbd.send(200.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'), depth_offset=0.2)
     assert far.persons and not any(k.has_position for p in far.persons for k in p.keypoints)
-    assert rgbd.h.node.stats.snapshot()[WITHOUT_DEPTH] == before + 1
+    assert rgbd.h.node.cameras[0].stats.snapshot()[WITHOUT_DEPTH] == before + 1
     rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'depth_slop'), what='a WARN naming depth_slop')
     values = {v.key: v.value for v in _statuses(rgbd.h, seen)[-1].values}
     assert values['depth'] == 'depth/image_rect_raw' and int(values[WITHOUT_DEPTH]) >= 1
@@ -176,12 +177,12 @@ def test_frames_without_depth_are_counted_and_reported(rgbd):
     rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'aspect'), what='a WARN about the aspect ratio')
 
     rgbd.send_info(k=[0.0] * 9)  # an uncalibrated camera
-    rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem != '', what='the bad camera_info')
+    rgbd.h.wait_for(lambda: rgbd.h.node.cameras[0].depth.calibration_problem != '', what='the bad camera_info')
     seen = len(rgbd.h.diagnostics)
     rgbd.send(202.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'))
     rgbd.h.wait_for(lambda: _warned(rgbd.h, seen, 'calibration'), what='a WARN about calibration')
     rgbd.send_info()  # calibrated again: positions come back
-    rgbd.h.wait_for(lambda: rgbd.h.node.depth_input.calibration_problem == '', what='the good camera_info')
+    rgbd.h.wait_for(lambda: rgbd.h.node.cameras[0].depth.calibration_problem == '', what='the good camera_info')
     again = rgbd.send(203.0, (ramp_metres(rgbd.width, rgbd.height, rgbd.height), '16UC1'))
     assert all(k.has_position for p in again.persons for k in p.keypoints)
 

@@ -84,7 +84,7 @@ def test_rviz_config_shows_the_nodes_markers_and_overlay_in_the_image_frame(grou
     import yaml
 
     from tf_pose_ros.ros.image_source_node import SOURCE_PARAMS
-    from tf_pose_ros.ros.pose_node_core import NODE_NAME
+    from tf_pose_ros.ros.pose_node_base import NODE_NAME
 
     config = yaml.safe_load((Path(__file__).parent.parent / 'config' / 'tf_pose.rviz').read_text())
     manager = config['Visualization Manager']

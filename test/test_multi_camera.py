@@ -34,8 +34,8 @@ class Cameras:
         self.pubs = [peer.create_publisher(Image, node.camera_topic_name(c), QOS) for c in node.cameras[:2]]
         self.persons = {c.name: [] for c in node.cameras}
         for camera in node.cameras:
-            peer.create_subscription(Persons, camera.persons_pub.topic_name, harness._keep(self.persons[camera.name]),
-                                     10)
+            peer.create_subscription(Persons, camera.publishers.persons.topic_name,
+                                     harness._keep(self.persons[camera.name]), 10)
         for pub in self.pubs:
             wait_for(lambda pub=pub: pub.get_subscription_count() > 0, what='the node to subscribe')
 
@@ -65,12 +65,12 @@ def cameras(ros_context, mobilenet_thin_path):
 def test_each_camera_has_its_name_topics_and_depth_pairing(cameras):
     node = cameras.h.node
     assert [c.name for c in node.cameras] == NAMES
-    assert [c.persons_pub.topic_name for c in node.cameras] == [
+    assert [c.publishers.persons.topic_name for c in node.cameras] == [
         '/multi/pose_estimator/front/persons', '/multi/pose_estimator/multi_rear/persons',
         '/multi/pose_estimator/silent/persons']
-    assert node.cameras[1].annotated_pub.topic_name == '/multi/pose_estimator/multi_rear/image_annotated'
-    assert node.cameras[1].markers_pub.topic_name == '/multi/pose_estimator/multi_rear/markers'
-    assert [i.topic_name for i in node.cameras[1].inputs] == [
+    assert node.cameras[1].publishers.annotated.topic_name == '/multi/pose_estimator/multi_rear/image_annotated'
+    assert node.cameras[1].publishers.markers.topic_name == '/multi/pose_estimator/multi_rear/markers'
+    assert [i.topic_name for i in node.cameras[1].subscriptions.all] == [
         '/multi/rear/image_raw', '/multi/rear/depth', '/multi/rear/camera_info']
     assert node.cameras[0].depth is None and node.cameras[1].depth is not None
 
@@ -167,16 +167,16 @@ def test_lifecycle_subscribes_every_camera_on_activate_only(ros_context, mobilen
     executor.add_node(node)
     try:
         node.trigger_configure()
-        assert [c.persons_pub.topic_name for c in node.cameras] == [
+        assert [c.publishers.persons.topic_name for c in node.cameras] == [
             '/multi_lc/pose_estimator/a/persons', '/multi_lc/pose_estimator/b/persons']
-        assert all(c.image_input is None for c in node.cameras)
+        assert all(c.subscriptions.image is None for c in node.cameras)
         node.trigger_activate()
-        assert [c.image_input.subscription.topic_name for c in node.cameras] == [
+        assert [c.subscriptions.image.subscription.topic_name for c in node.cameras] == [
             '/multi_lc/a/image_raw', '/multi_lc/b/image_raw']
         node.trigger_deactivate()
-        assert all(c.image_input is None for c in node.cameras)
+        assert all(c.subscriptions.image is None for c in node.cameras)
         node.trigger_cleanup()
-        assert all(c.persons_pub is None for c in node.cameras)
+        assert all(c.publishers.persons is None for c in node.cameras)
     finally:
         executor.shutdown()
         node.destroy_node()
@@ -186,8 +186,8 @@ def test_one_camera_keeps_its_status_name_keys_and_topics(ros_context, mobilenet
     h = Harness(ros_context, '/single', [Parameter('device', value='cpu'), Parameter('diagnostics_period', value=0.3)])
     try:
         assert len(h.node.cameras) == 1 and h.node.cameras[0].name == ''
-        assert h.node.persons_pub.topic_name == '/single/pose_estimator/persons'
-        assert h.node.markers_pub.topic_name == '/single/pose_estimator/markers'
+        assert h.node.cameras[0].publishers.persons.topic_name == '/single/pose_estimator/persons'
+        assert h.node.cameras[0].publishers.markers.topic_name == '/single/pose_estimator/markers'
         h.send(encode_image_msg(astronaut, 'bgr8', h.header()))
         count = len(h.statuses())
         wait_for(lambda: len(h.statuses()) > count, what='a status after the frame')

@@ -223,3 +223,37 @@ def test_readme_documents_every_parameter_with_its_default():
         default = cells[3].strip('`')
         assert default in (repr(param.default), str(param.default).lower(), str(param.default)), param.name
         assert ('read-only' in cells[5]) == param.read_only, param.name
+
+
+def test_frame_times_split_the_latency_into_the_reported_parts():
+    from tf_pose_ros.ros.result_publisher import FrameTimes
+    from tf_pose_ros.streams.stats import LATENCY_PARTS
+
+    # Arrived at 10.0, batch taken 10 ms later, decoded in 5 ms, its network call began 5 ms after that
+    # (an earlier frame of the batch went first), inferred at 10.05, published at 10.06.
+    times = FrameTimes(arrived=10.0, started=10.01, decoded=10.015, began=10.02)
+    split = times.split(latency=0.1, inferred=10.05, now=10.06)
+    assert tuple(split.parts()) == LATENCY_PARTS
+    assert split.parts() == pytest.approx({'transport': 0.04, 'wait': 0.015, 'decode': 0.005, 'pipeline': 0.03,
+                                           'message': 0.01})
+    assert sum(split.parts().values()) == pytest.approx(0.1)
+    assert times.pipeline(now=10.06) == pytest.approx(0.045)
+
+
+def test_diagnostics_settings_keep_the_order_readers_index_by():
+    from tf_pose_ros.ros.node_diagnostics import Batching, CameraSettings, ModelSettings, status_settings
+
+    config = {p.name: p.default for p in PARAMS}
+    model = ModelSettings.of(None, config, enabled=True)
+    batches = PipelineStats()
+    batches.count('batches', 2)
+    batches.count('batched', 3)
+    shared = ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'decoder', 'upsample_ratio']
+    camera = ['depth', 'image_topic', 'qos', 'interpolation']
+    values = status_settings(model, Batching.of(batches, config),
+                             CameraSettings('off', '/front/image_raw', 'reliable', 'front'))
+    assert list(values) == shared + ['batches', 'batched', 'batch_size', 'batch_wait'] + camera + ['camera']
+    assert (values['device'], values['enabled'], values['batches'], values['batched'], values['camera']) == \
+        ('none', 'true', '2', '3', 'front')
+    single = status_settings(model, None, CameraSettings('off', '/image_raw', 'reliable', ''))
+    assert list(single) == shared + camera

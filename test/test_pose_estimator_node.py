@@ -134,12 +134,13 @@ def test_enable_service_pauses_and_resumes_inference(harness, astronaut):
 
     loaded = harness.node.estimator
     assert enable(False) == 'inference paused'
-    before = harness.node.stats.snapshot()
+    stats = harness.node.cameras[0].stats
+    before = stats.snapshot()
     received = before.get(RECEIVED, 0)
     harness.image_pub.publish(encode_image_msg(astronaut, 'bgr8', harness.header()))
-    harness.wait_for(lambda: harness.node.stats.snapshot().get(SKIPPED_PAUSED, 0) > before.get(SKIPPED_PAUSED, 0),
+    harness.wait_for(lambda: stats.snapshot().get(SKIPPED_PAUSED, 0) > before.get(SKIPPED_PAUSED, 0),
                      what='the paused frame counted')
-    after = harness.node.stats.snapshot()
+    after = stats.snapshot()
     assert after[RECEIVED] > received and after[PROCESSED] == before[PROCESSED]
     assert harness.node.estimator is loaded  # the model stays loaded
     assert enable(True) == 'inference running'
@@ -147,7 +148,7 @@ def test_enable_service_pauses_and_resumes_inference(harness, astronaut):
 
 
 def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut):
-    before = harness.node.stats.snapshot().get(INVALID, 0)
+    before = harness.node.cameras[0].stats.snapshot().get(INVALID, 0)
     bad = [
         Image(header=harness.header(), height=10, width=10, encoding='nv21', step=20, data=bytes(200)),
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=30, data=bytes(100)),
@@ -155,13 +156,13 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
         Image(header=harness.header(), height=10, width=10, encoding='bgr8', step=10, data=bytes(100)),
     ]
     for msg in bad:
-        received = harness.node.stats.snapshot().get(RECEIVED, 0)
+        received = harness.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
         harness.image_pub.publish(msg)
         # One at a time: the node keeps only the newest frame, and this test counts every one.
-        harness.wait_for(lambda seen=received: harness.node.stats.snapshot().get(RECEIVED, 0) > seen,
+        harness.wait_for(lambda seen=received: harness.node.cameras[0].stats.snapshot().get(RECEIVED, 0) > seen,
                          what='the bad frame to arrive')
-        harness.wait_for(lambda: not harness.node._slot.pending, what='the bad frame to be taken')
-    harness.wait_for(lambda: harness.node.stats.snapshot().get(INVALID, 0) >= before + len(bad),
+        harness.wait_for(lambda: not harness.node.cameras[0].slot.pending, what='the bad frame to be taken')
+    harness.wait_for(lambda: harness.node.cameras[0].stats.snapshot().get(INVALID, 0) >= before + len(bad),
                      what='invalid count')
     persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     assert len(persons.persons) == 1
@@ -263,7 +264,7 @@ def test_burst_faster_than_inference_stays_current(harness, astronaut):
                                harness.header(sec=1000 + i)) for i in range(40)]
     harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     rss_before = _rss_mb()
-    start = harness.node.stats.snapshot()
+    start = harness.node.cameras[0].stats.snapshot()
     for _ in range(3):
         for msg in frames:
             harness.image_pub.publish(msg)
@@ -272,7 +273,7 @@ def test_burst_faster_than_inference_stays_current(harness, astronaut):
         harness.wait_for(lambda: any(p.header.stamp == frames[-1].header.stamp for p in harness.persons),
                          what='the last frame of the burst')
         harness.persons.clear()
-    figures = harness.node.stats.snapshot()
+    figures = harness.node.cameras[0].stats.snapshot()
     # Most of the 120 frames were skipped (by the node's slot, or by DDS's depth-1 history).
     assert figures[PROCESSED] - start[PROCESSED] < 60
     assert figures.get(DROPPED, 0) > start.get(DROPPED, 0)
@@ -290,7 +291,7 @@ def test_frames_arriving_during_a_reload_are_counted(ros_context, mobilenet_thin
     try:
         frame = encode_image_msg(astronaut, 'bgr8', h.header())
         h.send(frame)
-        before = h.node.stats.snapshot()
+        before = h.node.cameras[0].stats.snapshot()
         done = threading.Event()
         worker = threading.Thread(target=lambda: (_set(h, 'backend', 'tensorflow'), done.set()))
         worker.start()
@@ -302,7 +303,7 @@ def test_frames_arriving_during_a_reload_are_counted(ros_context, mobilenet_thin
         worker.join()
         assert h.node.estimator.backend == 'tensorflow'
         h.send(encode_image_msg(astronaut, 'bgr8', h.header()))
-        after = h.node.stats.snapshot()
+        after = h.node.cameras[0].stats.snapshot()
         received, lost = after[RECEIVED] - before[RECEIVED], after.get(LOST, 0) - before.get(LOST, 0)
         assert received + lost == published + 1
         assert lost > 0, 'frames published during a %d-frame reload all arrived?' % published
@@ -319,18 +320,18 @@ def test_compressed_input(ros_context, mobilenet_thin_path, astronaut):
                                             Parameter('image_topic', value='camera/image'),
                                             Parameter('qos_reliability', value='reliable')])
     try:
-        assert h.node.subscription.topic_name == '/compressed/camera/image/compressed'
+        assert h.node.cameras[0].subscriptions.image.subscription.topic_name == '/compressed/camera/image/compressed'
         for fmt in ('jpeg', 'png'):
             persons = h.send(bgr8_to_compressed_msg(astronaut, h.header(), fmt=fmt))
             assert len(persons.persons) == 1
         h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=b'\xff\xd8garbage'))
-        h.wait_for(lambda: h.node.stats.snapshot().get(INVALID, 0) >= 1, what='invalid compressed frame')
+        h.wait_for(lambda: h.node.cameras[0].stats.snapshot().get(INVALID, 0) >= 1, what='invalid compressed frame')
         # A small JPEG whose header declares 10240x10240 pixels is refused undecoded, and counted.
         bomb = bytearray(cv2.imencode('.jpg', astronaut[:8, :8])[1].tobytes())
         sof = bomb.index(b'\xff\xc0')
         bomb[sof + 5:sof + 9] = (10240).to_bytes(2, 'big') * 2
         h.image_pub.publish(CompressedImage(header=h.header(), format='jpeg', data=bytes(bomb)))
-        h.wait_for(lambda: h.node.stats.snapshot().get(INVALID, 0) >= 2, what='the oversized frame counted')
+        h.wait_for(lambda: h.node.cameras[0].stats.snapshot().get(INVALID, 0) >= 2, what='the oversized frame counted')
     finally:
         h.close()
 
@@ -345,7 +346,7 @@ def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(ros_context, m
         h.wait_for(lambda: any(s.level == s.ERROR and 'absent.pb' in s.message and s.name.startswith('/missing/')
                                for m in h.diagnostics for s in m.status), what='ERROR diagnostics')
         h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))
-        h.wait_for(lambda: h.node.stats.snapshot().get(SKIPPED_NO_MODEL, 0) >= 1, what='skipped count')
+        h.wait_for(lambda: h.node.cameras[0].stats.snapshot().get(SKIPPED_NO_MODEL, 0) >= 1, what='skipped count')
         assert _set(h, 'model_path', str(mobilenet_thin_path)).successful
         assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
     finally:

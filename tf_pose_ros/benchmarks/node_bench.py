@@ -51,7 +51,7 @@ def _run_driver(args, node, qos: str, size: str, rate: float, profile: bool, env
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     node_qos = 'not subscribed'
     while driver.poll() is None:
-        adaptive = node._image_input
+        adaptive = node.cameras[0].subscriptions.image
         if adaptive is not None and adaptive.publishers:
             node_qos = adaptive.reliability or node_qos
         time.sleep(0.2)
@@ -80,10 +80,10 @@ def delivery_table(args) -> int:
             for qos in args.driver_qos.split(','):
                 for size in args.sizes.split(','):
                     for rate in (float(r) for r in args.rates.split(',')):
-                        before = node.stats.snapshot()
+                        before = node.cameras[0].stats.snapshot()
                         summary = _run_driver(args, node, qos, size, rate, profile, env)
                         time.sleep(1.0)  # the last frames are taken
-                        after = node.stats.snapshot()
+                        after = node.cameras[0].stats.snapshot()
                         received = after.get(RECEIVED, 0) - before.get(RECEIVED, 0)
                         row = {'driver_qos': qos, 'size': size, 'rate_hz': rate, 'driver_profile': profile,
                                'published': summary['published'], 'received': received,
@@ -152,16 +152,16 @@ def main(argv=None) -> int:
         Parameter('device', value=args.device), Parameter('backend', value=args.backend),
         Parameter('precision', value=args.precision), Parameter('publish_annotated', value=False),
         Parameter('qos_reliability', value=args.qos)])
-    node.stats.window = args.seconds + args.warmup + 10.0
+    node.cameras[0].stats.window = args.seconds + args.warmup + 10.0
     stop = spin_in_background(node)  # as the pose_estimator executable spins it
     pauses = GcPauses()
     try:
         time.sleep(args.warmup)
-        start = node.stats.snapshot()
-        node.stats.reset_window()
+        start = node.cameras[0].stats.snapshot()
+        node.cameras[0].stats.reset_window()
         gc.callbacks.append(pauses)
         time.sleep(args.seconds)
-        end = node.stats.snapshot()
+        end = node.cameras[0].stats.snapshot()
     finally:
         if pauses in gc.callbacks:
             gc.callbacks.remove(pauses)

@@ -1,22 +1,33 @@
 """One camera of the pose node: its topics, names, counters, tracker and depth pairing.
 
 The node runs one network for all its cameras; everything that belongs to one camera's stream
-lives here, so cameras never share a tracker, a depth buffer, counters or warnings.
+lives here, so cameras never share a tracker, a depth buffer, counters or warnings. The node
+creates the subscriptions and publishers and hands them over (``subscribed``, ``attach``); the
+callbacks, the inference thread and /diagnostics change the rest through the methods below.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional, Sequence, Set
 
 from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
 from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
 from tf_pose_ros.streams.frame_slot import LatestFrameSlot
 from tf_pose_ros.streams.sequence_gaps import SequenceGaps
-from tf_pose_ros.streams.stats import DROPPED, INCOMPATIBLE_QOS, LOST, RECEIVED, WITHOUT_DEPTH, PipelineStats
+from tf_pose_ros.streams.stats import (
+    DROPPED,
+    INCOMPATIBLE_QOS,
+    INVALID,
+    LOST,
+    RECEIVED,
+    WITH_DEPTH,
+    WITHOUT_DEPTH,
+    PipelineStats,
+)
 
 #: A camera name is one ROS name token: it becomes part of the output topics ~/<name>/persons.
 _NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
@@ -83,6 +94,61 @@ def parse_cameras(image_topics: Sequence[str], depth_topics: Sequence[str]) -> L
     return cameras
 
 
+def camera_specs(config) -> List[CameraSpec]:
+    """The cameras of a node configuration: those of image_topics, or the one camera of image_topic (named '')."""
+    if config['image_topics']:
+        return parse_cameras(config['image_topics'], config['depth_topics'])
+    info = config['camera_info_topic'] or camera_info_topic_for(config['image_topic'])
+    if not config['depth_topic']:
+        info = ''
+    return [CameraSpec('', config['image_topic'], config['depth_topic'], info)]
+
+
+def depth_settings(config) -> DepthSettings:
+    """The depth parameters of a node configuration."""
+    return DepthSettings(scale=config['depth_scale'], window=config['depth_window'], slop_s=config['depth_slop'],
+                         min_m=config['depth_min'], max_m=config['depth_max'])
+
+
+@dataclass
+class Subscriptions:
+    """A camera's AdaptiveSubscriptions while subscribed: the image one, and every one (image, depth, camera_info)."""
+
+    image: Any = None
+    all: List[Any] = field(default_factory=list)
+
+
+@dataclass
+class Publishers:
+    """A camera's result publishers (None while a lifecycle node has none)."""
+
+    persons: Any = None
+    annotated: Any = None
+    markers: Any = None
+
+    def each(self) -> List[Any]:
+        return [self.persons, self.annotated, self.markers]
+
+
+@dataclass
+class CameraHealth:
+    """What /diagnostics needs to say why frames do not arrive, cannot be read or lack depth (input_health.py).
+
+    The callbacks and the inference thread note causes; each report takes them and remembers what
+    it has reported, so the next one names only what is new.
+    """
+
+    frame_bytes: int = 0  # of the latest frame
+    last_frame_at: Optional[float] = None  # monotonic arrival time of the latest frame
+    invalid_reason: str = ''
+    incompatible_reason: str = ''
+    depth_problem: str = ''
+    lost_reported: int = 0
+    depth_missing_reported: int = 0
+    problems_reported: int = 0  # problem_count() of the last status (diagnostics.py)
+    logged_causes: Set[str] = field(default_factory=set)
+
+
 class CameraInput:
     """The state of one camera's stream; the node wires its subscriptions and publishers to it."""
 
@@ -93,44 +159,104 @@ class CameraInput:
         self.slot = LatestFrameSlot()
         self.gaps = SequenceGaps()
         self.tracker = PoseTracker(max_age=track_max_age)
-        self.reset_tracker = False  # set by a parameter change, applied by the inference thread
+        self._reset_tracker = False  # set by a parameter change, applied by the inference thread
         self.depth: Optional[DepthInput] = DepthInput(depth) if depth is not None else None
-        self.image_input = None  # its AdaptiveSubscription while subscribed
-        self.inputs: list = []  # every AdaptiveSubscription of the camera (image, depth, camera_info)
-        self.persons_pub = self.annotated_pub = self.markers_pub = None
-        self.last_problems = 0
-        # What /diagnostics needs to name why frames do not arrive (input_health.py).
-        self.frame_bytes = 0  # of the latest frame
-        self.last_frame_at: Optional[float] = None  # monotonic arrival time of the latest frame
-        self.invalid_reason = self.incompatible_reason = self.depth_problem = ''
-        self.lost_reported = self.depth_missing_reported = 0
-        self.logged_causes: Set[str] = set()
+        self.subscriptions = Subscriptions()
+        self.publishers = Publishers()
+        self.health = CameraHealth()
 
     def output(self, topic: str) -> str:
         """The node-relative name of an output topic: ~/persons, or ~/<name>/persons with several cameras."""
         return '~/%s' % topic if not self.name else '~/%s/%s' % (self.name, topic)
 
+    # --- wiring, by the node ----------------------------------------------------------------------
+    def subscribed(self, image, others: Sequence = ()) -> None:
+        """Take the camera's subscriptions: ``image`` and the depth ones in ``others``."""
+        self.subscriptions = Subscriptions(image, [image, *others])
+
+    def unsubscribe(self) -> None:
+        """Destroy the subscriptions and forget the depth frames and calibration they brought."""
+        for adaptive in self.subscriptions.all:
+            adaptive.destroy()
+        self.subscriptions = Subscriptions()
+        if self.depth is not None:
+            self.depth.reset()
+
+    def poll_publishers(self) -> None:
+        """Let each subscription look at its topic's publishers (qos_reliability auto, missing publishers)."""
+        for adaptive in self.subscriptions.all:
+            adaptive.poll()
+
+    def attach(self, publishers: Publishers) -> None:
+        self.publishers = publishers
+
+    def detach(self, destroy_publisher: Callable[[Any], Any]) -> None:
+        """Destroy the result publishers with ``destroy_publisher`` (plain or lifecycle)."""
+        for publisher in self.publishers.each():
+            destroy_publisher(publisher)
+        self.publishers = Publishers()
+
+    def use_slot(self, slot: LatestFrameSlot) -> None:
+        """Put arriving frames in ``slot`` (one of a new worker's FrameBatcher)."""
+        self.slot = slot
+
+    # --- parameter changes ------------------------------------------------------------------------
+    def set_track_max_age(self, frames: int) -> None:
+        self.tracker.max_age = frames
+
+    def forget_tracks(self) -> None:
+        """Tracking was turned off: when back on, nobody is matched to an old sighting."""
+        self._reset_tracker = True
+
+    def set_depth_settings(self, settings: DepthSettings) -> None:
+        if self.depth is not None:
+            self.depth.settings = settings
+
+    # --- callbacks (executor) ---------------------------------------------------------------------
     def on_image(self, msg, info) -> None:
         """Image callback: count it (and the frames lost before it), put it in the slot."""
         missed = self.gaps.missed(info)
         if missed:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
-        self.frame_bytes = len(msg.data)
-        self.last_frame_at = time.monotonic()
+        self.health.frame_bytes = len(msg.data)
+        self.health.last_frame_at = time.monotonic()
         if self.slot.put(msg):
             self.stats.count(DROPPED)
 
     def on_incompatible_qos(self, count: int, reason: str) -> None:
         """A publisher this camera's subscription cannot match."""
-        self.incompatible_reason = reason  # before the count: a report seeing the count has the reason
+        self.health.incompatible_reason = reason  # before the count: a report seeing the count has the reason
         self.stats.count(INCOMPATIBLE_QOS, count)
 
+    # --- the inference thread ---------------------------------------------------------------------
+    def invalid_frame(self, reason: str) -> None:
+        """A frame that could not be decoded."""
+        self.health.invalid_reason = reason
+        self.stats.count(INVALID)
+
+    def track(self, persons, tracking: bool) -> Optional[List[int]]:
+        """Track ids for ``persons`` (None with tracking off); a pending forget_tracks() is applied first."""
+        if self._reset_tracker:
+            self._reset_tracker = False
+            self.tracker.reset()
+        return self.tracker.update(persons) if tracking else None
+
+    def with_depth(self) -> None:
+        """Count a result with 3D keypoints."""
+        self.stats.count(WITH_DEPTH)
+
+    def without_depth(self, problem: str) -> None:
+        """Count a result without 3D keypoints because of ``problem``."""
+        self.health.depth_problem = problem  # before the count: a report seeing the count has the reason
+        self.stats.count(WITHOUT_DEPTH)
+
+    # --- /diagnostics -----------------------------------------------------------------------------
     def depth_report(self, figures) -> str:
         """Why results lacked 3D keypoints since the last report ('' when none did)."""
         missing = int(figures.get(WITHOUT_DEPTH, 0))
-        problem = self.depth_problem if missing > self.depth_missing_reported else ''
-        self.depth_missing_reported = missing
+        problem = self.health.depth_problem if missing > self.health.depth_missing_reported else ''
+        self.health.depth_missing_reported = missing
         return problem
 
     def input_warnings(self, figures, image_topics, profile_path: str, log_warning) -> List[str]:
@@ -138,21 +264,25 @@ class CameraInput:
 
         ``image_topics()`` lists the graph's image topics with publishers (asked only when needed).
         """
-        image_input = self.image_input
+        image_input, health = self.subscriptions.image, self.health
         if image_input is None:  # lifecycle node not active: nothing is expected
             return []
         lost = int(figures.get(LOST, 0))
         waiting = image_input.seconds_without_publisher()
         facts = InputFacts(
             topic=image_input.topic_name, reliability=image_input.reliability or '',
-            seconds_without_publisher=waiting, seconds_silent=image_input.seconds_silent(self.last_frame_at),
-            frame_bytes=self.frame_bytes, lost=lost - self.lost_reported,
-            invalid_reason=self.invalid_reason, incompatible_reason=self.incompatible_reason,
+            seconds_without_publisher=waiting, seconds_silent=image_input.seconds_silent(health.last_frame_at),
+            frame_bytes=health.frame_bytes, lost=lost - health.lost_reported,
+            invalid_reason=health.invalid_reason, incompatible_reason=health.incompatible_reason,
             image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path)
-        self.lost_reported, self.invalid_reason, self.incompatible_reason = lost, '', ''
+        health.lost_reported, health.invalid_reason, health.incompatible_reason = lost, '', ''
         warnings = input_warnings(facts)
         for warning in warnings:
-            if warning.kind not in self.logged_causes:
-                self.logged_causes.add(warning.kind)
+            if warning.kind not in health.logged_causes:
+                health.logged_causes.add(warning.kind)
                 log_warning(warning.text)
         return [warning.text for warning in warnings]
+
+    def reported_problems(self, count: int) -> None:
+        """The problem count the latest status was built with (the next one warns only above it)."""
+        self.health.problems_reported = count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.parameter import Parameter
@@ -131,6 +131,11 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
 PARAMS_BY_NAME: Dict[str, ParamDef] = {p.name: p for p in PARAMS}
 
 
+def help_rows() -> List[Tuple[str, Any, str]]:
+    """Each parameter's name, default and help, for the executables' --help."""
+    return [(p.name, p.default, p.description) for p in PARAMS]
+
+
 def normalize(name: str, value: Any) -> Any:
     """A parameter value in comparable form: number arrays become tuples of floats."""
     spec = PARAMS_BY_NAME.get(name)
@@ -175,3 +180,17 @@ def validate(name: str, value: Any) -> Optional[str]:
         except ValueError as err:
             return str(err)
     return None
+
+
+def with_changes(config: Dict[str, Any], params) -> Tuple[Dict[str, Any], str]:
+    """``config`` with the new values of ``params`` (each with .name and .value), and why they are refused.
+
+    The reason is '' when every value is valid and the whole set fits together.
+    """
+    changed = dict(config)
+    for param in params:
+        reason = validate(param.name, param.value)
+        if reason:
+            return changed, reason
+        changed[param.name] = normalize(param.name, param.value)
+    return changed, cross_check(changed) or ''

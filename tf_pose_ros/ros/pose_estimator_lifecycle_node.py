@@ -11,19 +11,21 @@ from typing import Callable
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
-from tf_pose_ros.ros.pose_node_core import NODE_NAME, PoseNodeCore, run_node
+from tf_pose_ros.ros.node_parameters import help_rows
+from tf_pose_ros.ros.pose_node_base import NODE_NAME, PoseNodeBase
+from tf_pose_ros.ros.spinning import run_node
 
 DESCRIPTION = ('Multi-person pose estimation as a lifecycle node: configure loads the model, activate '
                'subscribes to the camera; then as pose_estimator.')
 
 
-class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
+class PoseEstimatorLifecycleNode(PoseNodeBase, LifecycleNode):
     """Multi-person pose estimation on an image topic, managed through lifecycle transitions."""
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
         self._declare_parameters()
-        self._loads_models = False  # parameter changes only take effect at configure
+        self._model.preloads = False  # parameter changes only take effect at configure
         self._has_outputs = False
         self._enabled = False  # inference runs only while active
 
@@ -39,9 +41,9 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the model (FAILURE, back to unconfigured, when it does not load) and create the publishers."""
         def configure():
-            if not self._load_estimator():
+            if not self._model.load(self.config):
                 return TransitionCallbackReturn.FAILURE
-            self._loads_models = True
+            self._model.preloads = True
             self._create_outputs(self.create_lifecycle_publisher)
             self._has_outputs = True
             return TransitionCallbackReturn.SUCCESS
@@ -88,14 +90,14 @@ class PoseEstimatorLifecycleNode(PoseNodeCore, LifecycleNode):
         if self._has_outputs:
             self._destroy_outputs(self.destroy_lifecycle_publisher)
             self._has_outputs = False
-        self._loads_models = False
-        self._unload_estimator()
+        self._model.preloads = False
+        self._model.unload()
         return TransitionCallbackReturn.SUCCESS
 
 
 def main(args=None) -> int:
     """Entry point of ``pose_estimator_lifecycle``."""
-    return run_node(PoseEstimatorLifecycleNode, 'pose_estimator_lifecycle', DESCRIPTION, args)
+    return run_node(PoseEstimatorLifecycleNode, 'pose_estimator_lifecycle', DESCRIPTION, help_rows(), args)
 
 
 if __name__ == '__main__':

@@ -9,19 +9,21 @@ from __future__ import annotations
 from rclpy.node import Node
 from std_srvs.srv import SetBool
 
-from tf_pose_ros.ros.pose_node_core import NODE_NAME, PoseNodeCore, run_node
+from tf_pose_ros.ros.node_parameters import help_rows
+from tf_pose_ros.ros.pose_node_base import NODE_NAME, PoseNodeBase
+from tf_pose_ros.ros.spinning import run_node
 
 DESCRIPTION = ('Multi-person pose estimation: sensor_msgs/Image in, tf_pose_ros/Persons on ~/persons, '
                'visualization_msgs/MarkerArray on ~/markers out.')
 
 
-class PoseEstimatorNode(PoseNodeCore, Node):
+class PoseEstimatorNode(PoseNodeBase, Node):
     """Multi-person pose estimation on an image topic."""
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
         self._declare_parameters()
-        self._load_estimator()
+        self._model.load(self.config)
         self._create_outputs(self.create_publisher)
         self.enable_service = self.create_service(SetBool, '~/enable', self._on_enable)
         self._create_inputs()
@@ -38,7 +40,7 @@ class PoseEstimatorNode(PoseNodeCore, Node):
 
 def main(args=None) -> int:
     """Entry point of ``pose_estimator``."""
-    return run_node(PoseEstimatorNode, 'pose_estimator', DESCRIPTION, args)
+    return run_node(PoseEstimatorNode, 'pose_estimator', DESCRIPTION, help_rows(), args)
 
 
 if __name__ == '__main__':
