@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from node_harness import wait_for
 
 hri_msgs = pytest.importorskip('hri_msgs.msg', reason='hri_msgs is not built (scripts/build_hri_msgs.sh VENV)')
