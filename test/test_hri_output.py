@@ -139,3 +139,29 @@ def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id,
             node.destroy_node()
         for context in contexts:
             context.try_shutdown()
+
+
+def test_without_hri_msgs_it_says_so_once_and_runs_on(ros_context, monkeypatch, capfd):
+    import sys
+
+    from rclpy.node import Node
+    from std_msgs.msg import Header
+
+    from tf_pose_ros.people import PoseResult
+    from tf_pose_ros.ros.hri_output import HriOutput
+
+    for name in [m for m in sys.modules if m == 'hri_msgs' or m.startswith('hri_msgs.')]:
+        monkeypatch.setitem(sys.modules, name, None)  # as where hri_msgs is not installed: imports fail
+    monkeypatch.setitem(sys.modules, 'hri_msgs', None)
+    node = Node('no_hri', namespace='/nohri', context=ros_context)
+    try:
+        output = HriOutput(node)
+        assert not output.available
+        for _ in range(3):
+            assert output.publish(Header(), PoseResult([], (640, 480)), [], None) == []
+        output.destroy()
+        assert not [name for name, _ in node.get_topic_names_and_types() if name.startswith('/humans')]
+        logged = capfd.readouterr()
+        assert (logged.out + logged.err).count('hri_msgs is not importable') == 1, logged
+    finally:
+        node.destroy_node()
