@@ -130,6 +130,17 @@ def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id,
         assert listed[0] == body_ids and listed[-1] == []
         wait_for(lambda: not bodies_topics(reader), timeout=10, what='the body publishers to go')
         wait_for(lambda: got['tracked'] and got['tracked'][-1].ids == [], timeout=10, what='an empty /tracked')
+
+        # Two cameras: the same track ids name different bodies, and one camera's frame ends only its own.
+        tracker_b = PoseTracker(max_age=0)
+        front = output.publish(header, result, ids := tracker.update(result.persons), photo, tracker.active_ids,
+                               camera='front')
+        both = output.publish(header, result, tracker_b.update(result.persons), photo, tracker_b.active_ids,
+                              camera='back')
+        assert len(front) == 6 and len(both) == 12 and set(front) < set(both)
+        assert set(output.body_ids('front')) == set(ids) and set(output.body_ids('back').values()).isdisjoint(front)
+        assert sorted(output.publish(header, empty, tracker_b.update([]), photo, tracker_b.active_ids,
+                                     camera='back')) == sorted(front)
         output.destroy()
         assert np.isfinite(result.persons[0].score)
     finally:

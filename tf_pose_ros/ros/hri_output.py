@@ -111,7 +111,7 @@ class HriOutput:
     def __init__(self, node, prefix: str = BODIES):
         self._node = node
         self._prefix = prefix.rstrip('/')
-        self._bodies: Dict[int, _Body] = {}
+        self._bodies: Dict[Tuple[str, int], _Body] = {}  # by (camera, track)
         self._used: set = set()
         self._random = random.Random()
         self.available = hri_msgs_available()
@@ -125,9 +125,9 @@ class HriOutput:
 
         self._tracked_pub = node.create_publisher(IdsList, self._prefix + '/tracked', QOS)
 
-    def body_ids(self) -> Dict[int, str]:
-        """Track id -> body id of the bodies published now."""
-        return {track: body.id for track, body in self._bodies.items()}
+    def body_ids(self, camera: str = '') -> Dict[int, str]:
+        """Track id -> body id of ``camera``'s bodies published now."""
+        return {track: body.id for (scope, track), body in self._bodies.items() if scope == camera}
 
     def _new_id(self) -> str:
         while True:
@@ -136,7 +136,7 @@ class HriOutput:
                 self._used.add(body_id)
                 return body_id
 
-    def _start(self, track: int) -> _Body:
+    def _start(self, key: Tuple[str, int]) -> _Body:
         from hri_msgs.msg import NormalizedRegionOfInterest2D, Skeleton2D
         from sensor_msgs.msg import Image
 
@@ -145,48 +145,49 @@ class HriOutput:
         body = _Body(body_id, self._node.create_publisher(Skeleton2D, base + 'skeleton2d', QOS),
                      self._node.create_publisher(NormalizedRegionOfInterest2D, base + 'roi', QOS),
                      self._node.create_publisher(Image, base + 'cropped', QOS))
-        self._bodies[track] = body
+        self._bodies[key] = body
         return body
 
-    def _end(self, track: int) -> None:
-        body = self._bodies.pop(track)
+    def _end(self, key: Tuple[str, int]) -> None:
+        body = self._bodies.pop(key)
         for publisher in (body.skeleton, body.roi, body.cropped):
             self._node.destroy_publisher(publisher)
 
     def publish(self, header, result: PoseResult, track_ids: Sequence[int], image: Optional[np.ndarray],
-                active_tracks: Optional[Sequence[int]] = None) -> List[str]:
-        """Publish the bodies of one frame; the ids listed on /tracked.
+                active_tracks: Optional[Sequence[int]] = None, camera: str = '') -> List[str]:
+        """Publish the bodies of one frame of ``camera``; the ids listed on /tracked (every camera's).
 
         ``track_ids``: each person's track (in ``result.persons`` order). ``active_tracks``: the
         tracks alive now (the tracker's ``active_ids``; default ``track_ids``): a body lives while its
         track does, so a person missed for a frame or two keeps their body. ``image``: the BGR frame
-        for ``cropped`` (None: no cropped image).
+        for ``cropped`` (None: no cropped image). Track ids are per camera: with several cameras
+        each names its own (its tracker's ids), and a frame ends only that camera's lost bodies.
         """
         if not self.available:
             return []
         alive = set(track_ids if active_tracks is None else active_tracks) | set(track_ids)
-        for track in [t for t in self._bodies if t not in alive]:
-            self._end(track)
+        for key in [k for k in self._bodies if k[0] == camera and k[1] not in alive]:
+            self._end(key)
         from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 
         for person, track in zip(result.persons, track_ids):
             if not person.keypoints:
                 continue
-            body = self._bodies.get(track) or self._start(track)
+            body = self._bodies.get((camera, track)) or self._start((camera, track))
             body.skeleton.publish(skeleton_msg(person, result.image_size, header))
             body.roi.publish(roi_msg(person, result.image_size, header))
             if image is not None:
                 body.cropped.publish(bgr8_to_image_msg(cropped(image, person), header))
         from hri_msgs.msg import IdsList
 
-        ids = [self._bodies[t].id for t in sorted(self._bodies)]
+        ids = [self._bodies[key].id for key in sorted(self._bodies)]
         self._tracked_pub.publish(IdsList(header=header, ids=ids))
         return ids
 
     def destroy(self) -> None:
         """Destroy every publisher (the node stops, or hri_output was switched off)."""
-        for track in list(self._bodies):
-            self._end(track)
+        for key in list(self._bodies):
+            self._end(key)
         if self._tracked_pub is not None:
             self._node.destroy_publisher(self._tracked_pub)
             self._tracked_pub = None
