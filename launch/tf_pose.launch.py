@@ -7,13 +7,18 @@
     ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/camera/color/image_raw \
         depth_topic:=/camera/camera/aligned_depth_to_color/image_raw
     ros2 launch tf_pose_ros tf_pose.launch.py lifecycle:=true autostart:=false
+    ros2 launch tf_pose_ros tf_pose.launch.py image_topics:="['/front/image_raw', '/back/image_raw']"
+    ros2 launch tf_pose_ros tf_pose.launch.py hri_output:=true smoothing:=none qos_reliability:=reliable
 
 The node reads config/tf_pose.yaml (or params_file) first; the launch arguments below override the
-parameters of the same name. It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated,
+parameters of the same name, with the same defaults and choices (test/test_launch.py checks them
+against the node's declarations). It publishes ~/persons (tf_pose_ros/Persons), ~/image_annotated,
 ~/markers and /diagnostics. With lifecycle:=true the managed variant runs (pose_estimator_lifecycle);
 autostart:=true (the default) then configures and activates it at launch, autostart:=false leaves
 it unconfigured for a lifecycle manager.
 """
+
+from typing import List
 
 from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler
 from launch.conditions import IfCondition, UnlessCondition
@@ -44,7 +49,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             'device', default_value='auto', description="'auto', 'cpu', 'gpu' or 'gpu:N'"),
         DeclareLaunchArgument(
-            'backend', default_value='auto', choices=['auto', 'tensorflow', 'openvino', 'litert'],
+            'backend', default_value='auto', choices=['auto', 'tensorflow', 'openvino', 'litert', 'torch'],
             description="inference engine; 'auto' takes the fastest measured to give TensorFlow's poses"),
         DeclareLaunchArgument(
             'precision', default_value='fp32', choices=['fp32', 'bf16', 'fp16'],
@@ -52,6 +57,22 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             'decoder', default_value='refined', choices=['refined', 'original'],
             description="post-processing: 'refined' (sub-pixel, more accurate) or 'original' (tf-pose-estimation's)"),
+        DeclareLaunchArgument(
+            'image_topics', default_value='[]',
+            description="several cameras in one node: a list of image topics, 'topic' or 'name=topic'; "
+                        '[] = the one camera of image_topic'),
+        DeclareLaunchArgument(
+            'qos_reliability', default_value='auto', choices=['auto', 'reliable', 'best_effort'],
+            description="input QoS; 'auto' matches any publisher and takes reliable when all publishers are"),
+        DeclareLaunchArgument(
+            'use_compressed', default_value='false', choices=['true', 'false'],
+            description='subscribe to sensor_msgs/CompressedImage (<topic>/compressed) instead of Image'),
+        DeclareLaunchArgument(
+            'smoothing', default_value='one_euro', choices=['none', 'one_euro'],
+            description="temporal filtering of each track's keypoints"),
+        DeclareLaunchArgument(
+            'hri_output', default_value='false', choices=['true', 'false'],
+            description='publish REP-155 (ROS4HRI) bodies on /humans/bodies (needs hri_msgs)'),
         DeclareLaunchArgument(
             'depth_topic', default_value='',
             description="depth image registered to the colour image, for 3D keypoints; '' = no 3D"),
@@ -81,6 +102,12 @@ def generate_launch_description() -> LaunchDescription:
         'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
         'decoder': ParameterValue(LaunchConfiguration('decoder'), value_type=str),
         'depth_topic': ParameterValue(LaunchConfiguration('depth_topic'), value_type=str),
+        # Written to a parameter file by launch_ros: an empty list there leaves the parameter at its default.
+        'image_topics': ParameterValue(LaunchConfiguration('image_topics'), value_type=List[str]),
+        'qos_reliability': ParameterValue(LaunchConfiguration('qos_reliability'), value_type=str),
+        'use_compressed': ParameterValue(LaunchConfiguration('use_compressed'), value_type=bool),
+        'smoothing': ParameterValue(LaunchConfiguration('smoothing'), value_type=str),
+        'hri_output': ParameterValue(LaunchConfiguration('hri_output'), value_type=bool),
         'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
     }
     common = dict(package='tf_pose_ros', name='pose_estimator', namespace=LaunchConfiguration('namespace'),

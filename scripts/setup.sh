@@ -39,6 +39,9 @@ fi
 step "package and messages (CMake)"
 bash "$ROOT/scripts/build_package.sh" "$VENV" || fail "building the ROS 2 package failed"
 
+step "REP-155 messages (hri_msgs, built from interfaces/ unless importable)"
+bash "$ROOT/scripts/build_hri_msgs.sh" "$VENV" || fail "building the hri_msgs messages failed"
+
 step "model weights (mobilenet_thin)"
 "$VENV/bin/tf-pose-ros" models fetch mobilenet_thin || fail "fetching the mobilenet_thin weights failed"
 

@@ -9,10 +9,11 @@ real node in this process.
 import json
 import os
 import subprocess
+import threading
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
-from node_harness import Harness
+from node_harness import Harness, wait_for
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -165,10 +166,11 @@ def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilene
         assert '/nopub/nothing_here' in status.message
         assert '/nopub/camera/color/image_raw (peer)' in status.message
         assert '/nopub/pose_estimator/image_annotated' not in status.message  # its own output is no camera
-        # auto subscribes once a publisher shows its QoS
-        assert h.node.cameras[0].subscriptions.image.subscription is None
+        # Auto subscribes best effort from the start: the input is in the graph before any publisher.
+        assert h.node.cameras[0].subscriptions.image.subscription is not None
+        assert h.peer.count_subscribers('/nopub/nothing_here') == 1
         values = {v.key: v.value for v in status.values}
-        assert values['qos'] == 'auto: waiting for a publisher'
+        assert values['qos'] == 'best_effort (auto: no publisher, matches any)'
     finally:
         h.close()
 
@@ -209,3 +211,61 @@ def test_input_warnings_name_a_matched_but_silent_best_effort_publisher():
     assert [w.kind for w in quiet] == ['silent_reliable'] and 'on demand' in quiet[0].text
     assert not input_warnings(InputFacts(topic='/image_raw', reliability='reliable',
                                          seconds_without_publisher=0.0, seconds_silent=1.0, frame_bytes=0, lost=0))
+
+
+def test_a_client_that_waits_for_the_subscription_in_the_graph_gets_its_answer(ros_domain_id, mobilenet_thin_path):
+    """A client of its own DDS participant finds the node's input in the graph, publishes one photo, gets Persons.
+
+    The photo (512x512 bgr8, 786 KB) is larger than Fast DDS's default shared-memory segment, and the
+    client publishes reliable (rclpy's default), so auto moves the subscription to reliable meanwhile.
+    """
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+
+    from tf_pose_ros.msg import Persons
+    from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
+    from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+    from tf_pose_ros.samples import astronaut_bgr
+
+    contexts, executors, nodes = [], [], []
+    try:
+        for _ in range(2):  # two contexts: two DDS participants, discovery as between processes
+            context = rclpy.Context()
+            rclpy.init(context=context, domain_id=ros_domain_id)
+            contexts.append(context)
+        pose = PoseEstimatorNode(context=contexts[0], namespace='/graph',
+                                 parameter_overrides=[Parameter('device', value='cpu')])
+        client = Node('client', namespace='/graph', context=contexts[1])
+        nodes += [pose, client]
+        answers = []
+        client.create_subscription(Persons, '/graph/pose_estimator/persons', answers.append, 10)
+        for context, node in zip(contexts, nodes):
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(node)
+            executors.append(executor)
+            threading.Thread(target=executor.spin, daemon=True).start()
+
+        wait_for(lambda: client.get_subscriptions_info_by_topic('/graph/image_raw'), timeout=10,
+                 what="the node's Image subscription in the graph")
+        wait_for(lambda: client.count_publishers('/graph/pose_estimator/persons') > 0, timeout=10,
+                 what='the Persons publisher')
+        # Only now the client publishes: before that the node's input must be there on its own.
+        publisher = client.create_publisher(Image, '/graph/image_raw', 10)
+        wait_for(lambda: publisher.get_subscription_count() > 0, timeout=10, what='the match')
+        msg = bgr8_to_image_msg(astronaut_bgr())
+        msg.header.frame_id = 'camera'
+        msg.header.stamp = client.get_clock().now().to_msg()
+        publisher.publish(msg)  # at once, as a client that saw the subscriber does
+
+        wait_for(lambda: any(p.header.stamp == msg.header.stamp for p in answers), timeout=30,
+                 what='the Persons answer')
+        assert [p for p in answers if p.header.stamp == msg.header.stamp][0].persons  # the astronaut
+        assert pose.cameras[0].subscriptions.image.subscription is not None
+    finally:
+        for executor in executors:
+            executor.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        for context in contexts:
+            context.try_shutdown()

@@ -3,6 +3,7 @@
 import json
 
 import cv2
+import numpy as np
 import pytest
 
 from tf_pose_ros.cli import main
@@ -153,3 +154,22 @@ def test_bench_backends_refuses_auto_and_unknown_names(capsys):
     assert 'not auto' in capsys.readouterr().err
     assert main(['bench', '--backends', 'tensorrt']) == 2
     assert 'expected one of' in capsys.readouterr().err
+
+
+def test_infer_video_smoothing_changes_the_moving_overlay_only_after_the_first_frame(tmp_path, mobilenet_thin_path):
+    source = tmp_path / 'clip.avi'
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 240))
+    for frame in demo_frames(320, 240, count=6):
+        writer.write(frame)
+    writer.release()
+    outputs = {}
+    for method in ('none', 'one_euro'):
+        output = tmp_path / ('%s.mp4' % method)
+        assert main(['infer', '--video', str(source), '--output', str(output), '--device', 'cpu',
+                     '--smoothing', method, '--smoothing-beta', '0']) == 0
+        capture = cv2.VideoCapture(str(output))
+        outputs[method] = [capture.read()[1] for _ in range(6)]
+    assert np.array_equal(outputs['none'][0], outputs['one_euro'][0])  # a track's first frame passes unchanged
+    assert any(not np.array_equal(a, b) for a, b in zip(outputs['none'][1:], outputs['one_euro'][1:]))
+    with pytest.raises(SystemExit):
+        main(['infer', '--video', str(source), '--smoothing', 'kalman'])

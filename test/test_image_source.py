@@ -22,7 +22,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from tf_pose_ros.ros.image_conversion import compressed_msg_to_bgr8, image_msg_to_bgr8  # noqa: E402
-from tf_pose_ros.ros.image_source_node import ImageSource, SourceError, open_source  # noqa: E402
+from tf_pose_ros.ros.image_source_node import ImageSource, SourceError, open_source, parse_camera  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE_S = 20.0
@@ -208,6 +208,33 @@ def test_bad_sources_raise_a_clear_error(ros_context, tmp_path, make, pattern):
     Node('still_usable', context=ros_context).destroy_node()
 
 
+@pytest.mark.parametrize('source, device', [
+    ('camera:0', 0), ('camera:12', 12), ('/dev/video0', '/dev/video0'), ('/dev/video10', '/dev/video10'),
+    (' camera:3 ', 3), ('demo', None), ('group', None), ('/dev/videos/clip.mp4', None), ('clip.mp4', None),
+    ('/dev/video', None),
+])
+def test_camera_sources_are_parsed(source, device):
+    assert parse_camera(source) == device
+
+
+@pytest.mark.parametrize('source', ['camera:', 'camera:front', 'camera:-1', 'camera:0.5'])
+def test_a_misspelt_camera_is_a_clear_error(source):
+    with pytest.raises(SourceError, match="a camera is 'camera:N'"):
+        parse_camera(source)
+
+
+@pytest.mark.parametrize('source, pattern', [
+    ('/dev/video57', 'camera /dev/video57: no such device'),
+    ('camera:57', r'camera camera:57 \(/dev/video57\) cannot be opened or delivers no frame: it is missing, or busy'),
+])
+def test_an_absent_camera_is_an_error_that_names_it(ros_context, source, pattern):
+    with pytest.raises(SourceError, match=pattern):
+        ImageSource(context=ros_context, parameter_overrides=[
+            Parameter('source', value=source), Parameter('camera_width', value=1280),
+            Parameter('camera_height', value=720), Parameter('camera_fps', value=30.0)])
+    assert ros_context.ok()
+
+
 @pytest.mark.parametrize('name, value, error, pattern', [
     ('encoding', 'nv21', SourceError, "unknown encoding 'nv21'; use one of bgr8"),
     ('qos_reliability', 'sometimes', SourceError, 'best_effort or reliable'),
@@ -238,6 +265,7 @@ def _run_main(*ros_args, interrupt_after=None):
     (('-p', 'source:=/no/such/video.mp4'), "source '/no/such/video.mp4': no such file"),
     (('-p', 'encoding:=nv21'), "unknown encoding 'nv21'"),
     (('-p', 'rate:=10'), 'needs a decimal point'),
+    (('-p', 'source:=/dev/video63'), 'camera /dev/video63: no such device'),
 ])
 def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):
     code, output = _run_main(*ros_args)

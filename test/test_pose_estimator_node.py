@@ -427,3 +427,27 @@ def test_a_second_ctrl_c_during_shutdown_still_exits_cleanly():
     out += rest
     assert proc.returncode == 0, out[-3000:]
     assert 'Traceback' not in out
+
+
+def test_smoothing_steadies_a_track_and_a_parameter_change_starts_it_afresh(harness, astronaut):
+    moved = np.ascontiguousarray(np.roll(astronaut, 10, axis=1))
+
+    def nose_shift(start):
+        before = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header(sec=start)))
+        after = harness.send(encode_image_msg(moved, 'bgr8', harness.header(sec=start + 1 / 30)))
+        assert len(before.persons) == len(after.persons) == 1
+        return _nose(after.persons[0]).x - _nose(before.persons[0]).x, after.persons[0].id
+
+    try:
+        assert _set(harness, 'smoothing', 'none').successful
+        raw, _ = nose_shift(100.0)
+        assert 7 < raw < 13  # the network follows the 10-pixel move
+        assert _set(harness, 'smoothing', 'one_euro').successful
+        smoothed, _ = nose_shift(200.0)
+        assert 0 < smoothed < 0.5 * raw  # one frame of a move is followed partly
+        # Tracking off: Person.id is the index, and the filter still follows the (internal) track.
+        assert _set(harness, 'tracking', False).successful
+        smoothed_untracked, index = nose_shift(300.0)
+        assert index == 0 and 0 < smoothed_untracked < 0.5 * raw
+    finally:
+        assert _set(harness, 'tracking', True).successful and _set(harness, 'smoothing', 'one_euro').successful

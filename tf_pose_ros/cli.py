@@ -19,6 +19,7 @@ from tf_pose_ros.config import (
 )
 from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
+from tf_pose_ros.people import smoothing
 from tf_pose_ros.people.tracking import DEFAULT_MAX_AGE
 
 EXIT_ERROR = 2
@@ -123,6 +124,7 @@ def _cmd_infer(args) -> int:
 def _infer_video(estimator, args) -> int:
     from tqdm import tqdm
 
+    from tf_pose_ros.people.smoothing import make_smoother
     from tf_pose_ros.people.tracking import PoseTracker
     from tf_pose_ros.video import annotate_video
 
@@ -130,7 +132,9 @@ def _infer_video(estimator, args) -> int:
     tracker = None if args.no_tracking else PoseTracker(max_age=args.track_max_age)
     with tqdm(unit='frame', desc=Path(args.video).name) as bar:
         try:
-            stats = annotate_video(estimator, args.video, output, progress=bar.update, tracker=tracker)
+            smoother = make_smoother(args.smoothing, args.smoothing_min_cutoff, args.smoothing_beta)
+            stats = annotate_video(estimator, args.video, output, progress=bar.update, tracker=tracker,
+                                   smoother=smoother)
         except ValueError as err:
             raise CliError(str(err)) from None
     print('wrote %s: %d frames, %d person detections%s' % (
@@ -391,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument('--no-tracking', action='store_true', help='--video: no track ids on the overlay')
     infer.add_argument('--track-max-age', type=int, default=DEFAULT_MAX_AGE, metavar='N',
                        help='--video: frames a track survives unseen (default: %(default)s)')
+    infer.add_argument('--smoothing', choices=smoothing.METHODS, default=smoothing.DEFAULT_METHOD,
+                       help='--video: temporal filtering of each track\'s keypoints (default: %(default)s)')
+    infer.add_argument('--smoothing-min-cutoff', type=float, default=smoothing.DEFAULT_MIN_CUTOFF, metavar='HZ',
+                       help='--video, one_euro: cutoff at rest; lower is steadier (default: %(default)s)')
+    infer.add_argument('--smoothing-beta', type=float, default=smoothing.DEFAULT_BETA,
+                       help='--video, one_euro: speed coefficient; higher lags less (default: %(default)s)')
     _add_model_args(infer)
     infer.set_defaults(func=_cmd_infer)
 

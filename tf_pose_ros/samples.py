@@ -78,3 +78,9 @@ def agreement_photos() -> dict:
         'group5': group_photo_bgr(5, height=300),
         'cameras3': np.hstack([camera, camera[:, ::-1], camera]),
     }
+
+
+def six_people_bgr(height: int = 300) -> np.ndarray:
+    """Six people in two rows of three (group photos of the astronaut, the lower row mirrored), 900x600."""
+    row = group_photo_bgr(3, height)
+    return np.ascontiguousarray(np.vstack([row, row[:, ::-1]]))

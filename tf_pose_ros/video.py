@@ -12,11 +12,13 @@ from tf_pose_ros.estimator import PoseEstimator
 
 
 def annotate_video(estimator: PoseEstimator, source: str, destination: str,
-                   progress: Optional[Callable[[int], None]] = None, tracker=None) -> dict:
+                   progress: Optional[Callable[[int], None]] = None, tracker=None, smoother=None) -> dict:
     """Run pose estimation on every frame of ``source`` and write an annotated mp4 to ``destination``.
 
     Returns counts: frames read, frames written, persons seen and, with a ``tracker``
     (tracking.PoseTracker), the number of tracks; each person is then labelled with their track id.
+    With a ``smoother`` (smoothing.KeypointSmoother) keypoints are filtered along their tracks, timed
+    by the video's frame rate (a tracker of its own follows the people when ``tracker`` is None).
     ``progress`` gets called with 1 per frame. Raises ValueError when the video cannot be opened or
     written.
     """
@@ -24,6 +26,11 @@ def annotate_video(estimator: PoseEstimator, source: str, destination: str,
     if not capture.isOpened():
         raise ValueError('cannot open video %s' % source)
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    follow = tracker
+    if smoother is not None and follow is None:
+        from tf_pose_ros.people.tracking import PoseTracker
+
+        follow = PoseTracker()  # smoothing needs tracks even where the overlay shows no ids
     writer = None
     stats = {'frames': 0, 'written': 0, 'persons': 0,
              'frame_count': int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)}
@@ -35,7 +42,10 @@ def annotate_video(estimator: PoseEstimator, source: str, destination: str,
             stats['frames'] += 1
             result = estimator.infer(frame)
             stats['persons'] += len(result.persons)
-            ids = tracker.update(result.persons) if tracker is not None else None
+            tracked = follow.update(result.persons) if follow is not None else None
+            if smoother is not None:
+                result = smoother.smooth(result, tracked, (stats['frames'] - 1) / fps)
+            ids = tracked if tracker is not None else None
             if ids:
                 stats['tracks'] = max(stats.get('tracks', 0), max(ids) + 1)
             if writer is None:

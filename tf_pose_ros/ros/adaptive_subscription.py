@@ -6,10 +6,15 @@ DDS at its defaults most frames over 512 KB never arrive; a reliable subscriptio
 gets every frame. A reliable subscription to a best-effort driver gets nothing at all (incompatible
 QoS). So ``auto`` subscribes reliable when every publisher on the topic is reliable and best effort
 as soon as any is best effort, and decides again whenever the set of publishers changes.
+
+Before any publisher appears an auto subscription is best effort: it matches whatever publisher
+comes, and it puts the node's input in the ROS graph from the start, so ``ros2 topic info``, rqt_graph
+and drivers or clients that wait for a subscriber before publishing find it.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -76,7 +81,9 @@ class AdaptiveSubscription:
 
     ``poll()`` (the owner calls it from a timer) looks at the topic's publishers and subscribes
     again when the reliability they need changed. Until the first publisher appears an auto
-    subscription does not exist: the first one is then already the right one.
+    subscription is best effort (it matches any publisher); when publishers go it stays as it is.
+    A switch subscribes anew before it unsubscribes, so a frame sent meanwhile is not lost; a frame
+    both subscriptions deliver during the switch is passed on once.
     ``on_incompatible(count, reason)`` hears about publishers this subscription cannot match.
     """
 
@@ -96,6 +103,10 @@ class AdaptiveSubscription:
         self.topic_name: str = resolve_topic(node, topic)
         self.subscription = None
         self.reliability: Optional[str] = None
+        self._last_key: Optional[tuple] = None  # the last frame passed on, while a switch overlaps
+        self._overlap = False
+        # rclpy passes the message info only to callbacks that take it; this wrapper always does.
+        self._takes_info = len(inspect.signature(callback).parameters) >= 2
         self.publishers: List[PublisherInfo] = []
         #: Monotonic time since when the topic has had no publisher (None while it has one).
         self.no_publisher_since: Optional[float] = time.monotonic()
@@ -119,23 +130,42 @@ class AdaptiveSubscription:
         elif self.no_publisher_since is None:
             self.no_publisher_since = time.monotonic()
         wanted = self.mode if self.mode != AUTO else reliability_for(self.publishers)
-        if wanted is None or (wanted == self.reliability and self.subscription is not None):
+        if wanted is None:  # auto without publishers: keep what there is, best effort at first
+            wanted = self.reliability or BEST_EFFORT
+        self._overlap = False  # a poll after a switch: the old subscription is long gone
+        if (wanted == self.reliability and self.subscription is not None):
             return False
         self._subscribe(wanted)
         return True
 
     def _subscribe(self, reliability: str) -> None:
-        if self.subscription is not None:
-            self._node.destroy_subscription(self.subscription)
+        old = self.subscription
         qos = image_qos(reliability, self._depth)
         events = SubscriptionEventCallbacks(incompatible_qos=self._incompatible)
+        # The new subscription first: a publisher that sends while the two overlap reaches one of them.
+        self._overlap = old is not None
         self.subscription = self._node.create_subscription(
-            self._msg_type, self.topic_name, self._callback, qos, callback_group=self._group,
+            self._msg_type, self.topic_name, self._deliver, qos, callback_group=self._group,
             event_callbacks=events)
+        if old is not None:
+            self._node.destroy_subscription(old)
         self.reliability = reliability
         self.listening_since = time.monotonic()
         if self._on_change is not None:
             self._on_change(self.describe())
+
+    def _deliver(self, msg, info) -> None:
+        """Pass a message on, once even when both subscriptions of a switch delivered it."""
+        header = getattr(msg, 'header', None)
+        if header is not None:
+            key = (header.stamp.sec, header.stamp.nanosec, header.frame_id)
+            if self._overlap and key == self._last_key:
+                return
+            self._last_key = key
+        if self._takes_info:
+            self._callback(msg, info)
+        else:
+            self._callback(msg)
 
     def _incompatible(self, info) -> None:
         if self.mode == AUTO and info.last_policy_kind == QoSPolicyKind.RELIABILITY:
@@ -162,7 +192,9 @@ class AdaptiveSubscription:
         if self.mode != AUTO:
             return self.mode
         if self.reliability is None:
-            return 'auto: waiting for a publisher'
+            return 'auto: not subscribed'
+        if not self.publishers and self.reliability == BEST_EFFORT:
+            return 'best_effort (auto: no publisher, matches any)'
         counts = {}
         for publisher in self.publishers:
             counts[publisher.reliability] = counts.get(publisher.reliability, 0) + 1

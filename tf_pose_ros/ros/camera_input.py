@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Set
 
+from tf_pose_ros.people.smoothing import KeypointSmoother
 from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
 from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
@@ -159,6 +160,7 @@ class CameraInput:
         self.slot = LatestFrameSlot()
         self.gaps = SequenceGaps()
         self.tracker = PoseTracker(max_age=track_max_age)
+        self.smoother: Optional[KeypointSmoother] = None  # replaced whole by a parameter change
         self._reset_tracker = False  # set by a parameter change, applied by the inference thread
         self.depth: Optional[DepthInput] = DepthInput(depth) if depth is not None else None
         self.subscriptions = Subscriptions()
@@ -208,6 +210,10 @@ class CameraInput:
         """Tracking was turned off: when back on, nobody is matched to an old sighting."""
         self._reset_tracker = True
 
+    def set_smoother(self, smoother: Optional[KeypointSmoother]) -> None:
+        """Filter keypoints with ``smoother`` from the next frame on (None: unfiltered)."""
+        self.smoother = smoother
+
     def set_depth_settings(self, settings: DepthSettings) -> None:
         if self.depth is not None:
             self.depth.settings = settings
@@ -240,6 +246,8 @@ class CameraInput:
         if self._reset_tracker:
             self._reset_tracker = False
             self.tracker.reset()
+            if self.smoother is not None:
+                self.smoother.reset()
         return self.tracker.update(persons) if tracking else None
 
     def with_depth(self) -> None:

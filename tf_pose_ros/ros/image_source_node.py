@@ -6,13 +6,18 @@ a camera::
 
     python -m tf_pose_ros.ros.image_source_node --ros-args -p source:=demo -p rate:=15.0
     ros2 run tf_pose_ros image_source --ros-args -p source:=/path/to/video.mp4 -p loop:=false
+    ros2 run tf_pose_ros image_source --ros-args -p source:=camera:0 -p camera_width:=1280 -p camera_height:=720
+
+A webcam is ``/dev/videoN`` or ``camera:N`` (the index OpenCV opens); ``camera_width``,
+``camera_height`` and ``camera_fps`` are what the device is asked for (0: its own choice).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Union
 
 import cv2
 import numpy as np
@@ -37,14 +42,87 @@ class SourceError(ValueError):
 
 
 # --- where frames come from ----------------------------------------------------------------------------
+_CAMERA_INDEX = re.compile(r'^camera:(\d+)$')
+_CAMERA_PATH = re.compile(r'^/dev/video\d+$')
+
+
+def parse_camera(source: str) -> Optional[Union[int, str]]:
+    """The camera ``source`` names: an index for 'camera:N', the path for '/dev/videoN'; None for no camera.
+
+    'camera:' with anything but a number is a SourceError (a camera was meant, and misspelt).
+    """
+    source = source.strip()
+    match = _CAMERA_INDEX.match(source)
+    if match:
+        return int(match.group(1))
+    if _CAMERA_PATH.match(source):
+        return source
+    if source.startswith('camera:'):
+        raise SourceError("source %r: a camera is 'camera:N' (N the device index, e.g. camera:0) or "
+                          '/dev/videoN' % source)
+    return None
+
+
+def camera_name(device: Union[int, str]) -> str:
+    """How errors and the log name a camera: 'camera:0 (/dev/video0)' or '/dev/video2'."""
+    return 'camera:%d (/dev/video%d)' % (device, device) if isinstance(device, int) else device
+
+
+class Camera:
+    """A webcam opened once; each call starts a pass that lasts as long as the device delivers frames."""
+
+    def __init__(self, device: Union[int, str], width: int = 0, height: int = 0, fps: float = 0.0):
+        self.device, self.name = device, camera_name(device)
+        if isinstance(device, str) and not Path(device).exists():
+            raise SourceError('camera %s: no such device (is the camera plugged in? `ls /dev/video*` lists '
+                              'the cameras there are)' % self.name)
+        self.capture = cv2.VideoCapture(device)
+        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                            (cv2.CAP_PROP_FPS, fps)):
+            if value and self.capture.isOpened():
+                self.capture.set(prop, value)  # a request: the device picks the nearest mode it has
+        ok, frame = self.capture.read() if self.capture.isOpened() else (False, None)
+        if not ok or frame is None:
+            self.release()
+            raise SourceError('camera %s cannot be opened or delivers no frame: it is missing, or busy in '
+                              'another program (`fuser %s` names it)' % (
+                                  self.name, self.device if isinstance(self.device, str) else
+                                  '/dev/video%d' % self.device))
+        self.first: Optional[np.ndarray] = frame
+        #: The size the device delivers, which may differ from the one asked for.
+        self.size = (frame.shape[1], frame.shape[0])
+
+    def __call__(self) -> Iterator[np.ndarray]:
+        if self.first is not None:
+            first, self.first = self.first, None
+            yield first
+        while self.capture is not None:
+            ok, frame = self.capture.read()
+            if not ok:
+                return  # unplugged or taken away: the end of the source
+            yield frame
+
+    def release(self) -> None:
+        """Let other programs use the device."""
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
 def open_source(source: str, width: int = 640, height: int = 480,
-                warn: Callable[[str], None] = lambda text: None) -> Callable[[], Iterator[np.ndarray]]:
+                warn: Callable[[str], None] = lambda text: None, camera_width: int = 0, camera_height: int = 0,
+                camera_fps: float = 0.0) -> Callable[[], Iterator[np.ndarray]]:
     """Check ``source`` now and return a function that starts one pass over its BGR frames.
 
     ``source`` is 'demo' (the built-in clip, ``width`` x ``height``), 'group' (a photo of three people),
-    or the path of a video file, an image file or a directory of images (read in name order; files that
-    fail to read later are skipped with ``warn``). Raises SourceError when it cannot be read.
+    a camera ('/dev/videoN' or 'camera:N', asked for ``camera_width`` x ``camera_height`` at
+    ``camera_fps``; a Camera), or the path of a video file, an image file or a directory of images
+    (read in name order; files that fail to read later are skipped with ``warn``). Raises SourceError
+    when it cannot be read.
     """
+    device = parse_camera(source)
+    if device is not None:
+        return Camera(device, camera_width, camera_height, camera_fps)
     if source in ('demo', 'group'):
         from tf_pose_ros import samples  # scikit-image's photo: imported only when asked for
 
@@ -98,8 +176,8 @@ def _read_video(path: Path) -> Iterator[np.ndarray]:
 # --- the node ------------------------------------------------------------------------------------------
 #: (name, default, help, descriptor options) of every parameter.
 SOURCE_PARAMS = (
-    ('source', 'demo', "'demo' (built-in clip), 'group' (photo of three people), or a video, image or image "
-                       'directory path', dict(read_only=True)),
+    ('source', 'demo', "'demo' (built-in clip), 'group' (photo of three people), a camera (/dev/videoN or "
+                       "camera:N), or a video, image or image directory path", dict(read_only=True)),
     ('rate', 10.0, 'frames per second', dict(floats=(0.1, 120.0))),
     ('loop', True, 'start again at the end of the source', {}),
     ('count', 0, 'frames to publish in all, then stop (the executable exits); 0 = no limit',
@@ -108,6 +186,12 @@ SOURCE_PARAMS = (
     ('encoding', 'bgr8', 'Image encoding', dict(choices=SUPPORTED_ENCODINGS)),
     ('width', 640, "width of the 'demo' clip", dict(read_only=True, ints=(16, 8192))),
     ('height', 480, "height of the 'demo' clip", dict(read_only=True, ints=(16, 8192))),
+    ('camera_width', 0, 'frame width asked of a camera source; 0 = the device default',
+     dict(read_only=True, ints=(0, 8192))),
+    ('camera_height', 0, 'frame height asked of a camera source; 0 = the device default',
+     dict(read_only=True, ints=(0, 8192))),
+    ('camera_fps', 0.0, 'frame rate asked of a camera source; 0 = the device default',
+     dict(read_only=True, floats=(0.0, 240.0))),
     ('publish_compressed', False, 'also publish JPEG on image_raw/compressed', dict(read_only=True)),
     ('qos_reliability', 'reliable', 'publisher QoS reliability', dict(read_only=True, choices=tuple(RELIABILITIES))),
     ('qos_depth', 10, 'publisher QoS history depth', dict(read_only=True, ints=(1, 1000))),
@@ -137,7 +221,11 @@ class ImageSource(Node):
             raise SourceError(reason)
         source = value('source')
         self._start_pass = open_source(source, value('width'), value('height'),
-                                       warn=lambda text: self.get_logger().warning(text))
+                                       warn=lambda text: self.get_logger().warning(text),
+                                       camera_width=value('camera_width'), camera_height=value('camera_height'),
+                                       camera_fps=value('camera_fps'))
+        if isinstance(self._start_pass, Camera):
+            source = '%s at %dx%d' % (self._start_pass.name, *self._start_pass.size)
         self._frames: Optional[Iterator[np.ndarray]] = None
         self.published = 0
         self.done = False
@@ -213,6 +301,8 @@ class ImageSource(Node):
         frames, self._frames = getattr(self, '_frames', None), None
         if hasattr(frames, 'close'):
             frames.close()
+        if isinstance(getattr(self, '_start_pass', None), Camera):
+            self._start_pass.release()
         return super().destroy_node()
 
 

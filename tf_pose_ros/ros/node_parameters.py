@@ -9,6 +9,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.parameter import Parameter
 
 from tf_pose_ros.config import EstimatorConfig, setting_names, settings_help
+from tf_pose_ros.people import smoothing
 from tf_pose_ros.people.depth import check_window
 from tf_pose_ros.people.tracking import DEFAULT_MAX_AGE
 from tf_pose_ros.ros.adaptive_subscription import AUTO, MODES
@@ -106,6 +107,18 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
     ParamDef('track_max_age', DEFAULT_MAX_AGE,
              'frames a track survives unseen (a person hidden that long keeps the id)', range=(0, 1000)),
+    ParamDef('smoothing', smoothing.DEFAULT_METHOD, "temporal filtering of each track's keypoints, applied to "
+             "Persons, ~/image_annotated, ~/markers and REP-155 alike: 'one_euro' (steady at rest, little lag in "
+             "motion) or 'none'; a track's filter starts fresh with the track", choices=smoothing.METHODS),
+    ParamDef('smoothing_min_cutoff', smoothing.DEFAULT_MIN_CUTOFF,
+             'one_euro: cutoff frequency in Hz at rest; lower is steadier', range=(0.01, 100.0)),
+    ParamDef('smoothing_beta', smoothing.DEFAULT_BETA,
+             'one_euro: how fast the cutoff rises with speed (per image height per second); higher lags less',
+             range=(0.0, 1000.0)),
+    ParamDef('smoothing_d_cutoff', smoothing.DEFAULT_D_CUTOFF,
+             'one_euro: cutoff frequency in Hz of the speed estimate', range=(0.01, 100.0)),
+    ParamDef('hri_output', False, 'publish REP-155 (ROS4HRI) bodies: /humans/bodies/tracked and per tracked body '
+             '/humans/bodies/<id>/skeleton2d, roi and cropped (needs hri_msgs)', read_only=True),
     ParamDef('depth_topic', '', 'depth image registered to the colour image (16UC1/mono16 in depth_scale '
              'units, 32FC1 in metres) for 3D keypoints; empty = no 3D', read_only=True),
     ParamDef('camera_info_topic', '', "the colour camera's sensor_msgs/CameraInfo; empty = camera_info beside "

@@ -23,8 +23,10 @@ from visualization_msgs.msg import MarkerArray
 
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.msg import Persons
+from tf_pose_ros.people.smoothing import KeypointSmoother, make_smoother
 from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription, resolve_topic
 from tf_pose_ros.ros.camera_input import CameraInput, Publishers, camera_specs, depth_settings
+from tf_pose_ros.ros.hri_output import HriOutput
 from tf_pose_ros.ros.image_conversion import ImageConversionError, compressed_msg_to_bgr8, image_msg_to_bgr8
 from tf_pose_ros.ros.model_slot import ModelSlot
 from tf_pose_ros.ros.node_diagnostics import NodeDiagnostics
@@ -76,6 +78,8 @@ class PoseNodeBase:
         depth = depth_settings(self.config)
         self._cameras = [CameraInput(spec, self.config['track_max_age'], depth if spec.depth_topic else None)
                          for spec in specs]
+        for camera in self._cameras:
+            camera.set_smoother(self._smoother())
         self._batcher = FrameBatcher(len(specs), self.config['batch_size'], self.config['batch_wait'])
         self._batches = PipelineStats()  # network calls ('batches') and the frames they took ('batched')
         self._model = ModelSlot(self.get_logger())
@@ -95,11 +99,16 @@ class PoseNodeBase:
             camera.attach(Publishers(persons=make_publisher(Persons, camera.output('persons'), 10),
                                      annotated=make_publisher(Image, camera.output('image_annotated'), 1),
                                      markers=make_publisher(MarkerArray, camera.output('markers'), 1)))
+        if self.config['hri_output']:
+            self._results.hri = HriOutput(self)
         self._diagnostics.start()
 
     def _destroy_outputs(self, destroy_publisher) -> None:
         for camera in self._cameras:
             camera.detach(destroy_publisher)
+        hri, self._results.hri = self._results.hri, None
+        if hri is not None:
+            hri.destroy()
         self._diagnostics.stop()
 
     def _create_inputs(self) -> None:
@@ -188,9 +197,17 @@ class PoseNodeBase:
                     camera.set_track_max_age(param.value)
                 elif param.name == 'tracking' and not param.value:
                     camera.forget_tracks()
+                elif param.name.startswith('smoothing'):
+                    camera.set_smoother(self._smoother())  # a track's filter starts anew with new coefficients
         for camera in self._cameras:
             camera.set_depth_settings(depth_settings(self.config))
         self._model.swap_in_preloaded()
+
+    def _smoother(self) -> Optional[KeypointSmoother]:
+        """A fresh keypoint filter of the current smoothing parameters (None: smoothing none)."""
+        config = self.config
+        return make_smoother(config['smoothing'], config['smoothing_min_cutoff'], config['smoothing_beta'],
+                             config['smoothing_d_cutoff'])
 
     # Every refusal is logged here, rclpy's own (read-only, range, type) as well as ours.
     def set_parameters(self, parameter_list):

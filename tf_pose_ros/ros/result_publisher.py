@@ -1,4 +1,5 @@
-"""Publishing one camera's result: tracking, depth lift, Persons, markers, annotated image, counters, latency.
+"""Publishing one camera's result: tracking, smoothing, depth lift, Persons, markers, REP-155 bodies, annotated
+image, counters, latency.
 
 Runs on the inference thread, under the model lock, once per inferred frame.
 """
@@ -8,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.depth_input import DepthInput, stamp_ns
+from tf_pose_ros.ros.hri_output import HriOutput
 from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import persons_msg
@@ -29,7 +31,7 @@ class LatencySplit:
     wait: float  # in the slot, and behind earlier frames of its batch
     decode: float  # message to image
     pipeline: float  # network and decoder
-    message: float  # tracking, depth, building the Persons message
+    message: float  # tracking, smoothing, depth, building the Persons message
 
     def parts(self) -> Dict[str, float]:
         return dataclasses.asdict(self)
@@ -68,15 +70,22 @@ class ResultPublisher:
         self._logger = logger
         self._now_ns = now_ns
         self._first_frame_logged = False
+        self.hri: Optional[HriOutput] = None  # REP-155 bodies, while hri_output is on and the outputs exist
 
     def publish(self, camera: CameraInput, msg, image, result, model: str, times: FrameTimes) -> None:
         """Track, lift into 3D and publish one camera's result; record its latency and where it went."""
         inferred = time.monotonic()
         config = self._config
-        ids = camera.track(result.persons, config['tracking'])
+        # Smoothing and REP-155 bodies follow tracks, so the tracker runs for them too; Person.id is the
+        # track id only with tracking on.
+        hri = self.hri
+        tracks = camera.track(result.persons, config['tracking'] or camera.smoother is not None or hri is not None)
+        smoother = camera.smoother
+        if smoother is not None and tracks is not None:
+            result = smoother.smooth(result, tracks, stamp_ns(msg.header) * 1e-9)
         positions = self._lift(camera, camera.depth, msg.header, result) if camera.depth is not None else None
-        persons = persons_msg(result, msg.header, model, config['min_person_score'],
-                              config['min_keypoint_score'], ids=ids, positions=positions)
+        persons = persons_msg(result, msg.header, model, config['min_person_score'], config['min_keypoint_score'],
+                              ids=tracks if config['tracking'] else None, positions=positions)
         # Counted just before publishing, so a subscriber never sees a result the counters lack.
         camera.stats.count(PROCESSED)
         now = time.monotonic()
@@ -91,6 +100,8 @@ class ResultPublisher:
         publishers.persons.publish(persons)
         if camera.depth is not None and config['publish_markers'] and publishers.markers.get_subscription_count() > 0:
             publishers.markers.publish(skeleton_markers(persons, config['marker_lifetime']))
+        if hri is not None and tracks is not None:  # before drawing: bodies are cropped from the camera's pixels
+            hri.publish(msg.header, result, tracks, image, camera.tracker.active_ids, camera=camera.name)
         if config['publish_annotated'] and publishers.annotated.get_subscription_count() > 0:
             publishers.annotated.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
                                                            msg.header))
