@@ -31,6 +31,10 @@ class Network(Protocol):
     #: before they come back (decoders.types.Decoder.device_hints).
     maps_on_device: bool
 
+    def prepare(self, sizes: Iterable[Tuple[int, int]]) -> None:
+        """Make the network ready for inputs of ``sizes`` (width, height): fixed-shape engines compile
+        the sizes they have not seen (once each), the others do nothing."""
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """N x H x W x 3 float32 BGR (0..255) -> N x H/8 x W/8 x 57 maps."""
 

@@ -71,10 +71,13 @@ def _refused(reason: str) -> SetParametersResult:
 
 
 def describe_estimator(estimator: PoseEstimator) -> str:
-    """One line for the log: model, resolution, device, engine, precision, load time."""
-    return '%s at %s on %s (%s, %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
-        estimator.model, format_resolution(estimator.resolution), estimator.device, estimator.backend,
-        estimator.precision, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
+    """One line for the log: model, input size, device, engine, precision, preset, load time."""
+    size = format_resolution(estimator.resolution)
+    if getattr(estimator, 'keep_aspect', False):
+        size = "%s pixels in each frame's aspect ratio (first frame decides)" % size
+    return '%s at %s on %s (%s, %s, preset %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
+        estimator.model, size, estimator.device, estimator.backend, estimator.precision,
+        estimator.config.preset, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
 
 
 def depth_settings(config) -> DepthSettings:
@@ -499,6 +502,8 @@ class PoseNodeCore:
                     'backend': getattr(estimator, 'backend', 'none'),
                     'precision': getattr(estimator, 'precision', 'none'),
                     'resolution': self.config['resolution'] or 'model default',
+                    'input': format_resolution(estimator.last_input) if estimator is not None else 'none',
+                    'preset': self.config['preset'],
                     'decoder': self.config['decoder'],
                     'upsample_ratio': '%g' % getattr(estimator, 'upsample_ratio', self.config['upsample_ratio'])}
         if len(self._cameras) > 1:  # shared by the cameras: network calls and the frames they took
