@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Protocol, Tuple
+from typing import Any, Iterable, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class Network(Protocol):
     #: before they come back (decoders.types.Decoder.device_hints).
     maps_on_device: bool
 
-    def prepare(self, sizes: Iterable[Tuple[int, int]]) -> None:
+    def prepare(self, sizes: Sequence[Tuple[int, int]]) -> None:
         """Make the network ready for inputs of ``sizes`` (width, height): fixed-shape engines compile
         the sizes they have not seen (once each), the others do nothing."""
 
