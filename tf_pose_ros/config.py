@@ -30,9 +30,9 @@ PRESET_CHOICES = ('fast', 'default', 'accurate')
 #: figures behind them are in docs/accuracy-presets.md; they hold for every model (no model's
 #: resolution or weights are named).
 PRESETS: Dict[str, Dict[str, Any]] = {
-    'fast': {'precision': 'bf16', 'scales': (1.0,), 'flip': False},
+    'fast': {'precision': 'bf16', 'scales': (0.875,), 'flip': False},
     'default': {'precision': 'fp32', 'scales': (1.0,), 'flip': False},
-    'accurate': {'precision': 'fp32', 'scales': (1.0, 1.5), 'flip': True},
+    'accurate': {'precision': 'fp32', 'scales': (1.0, 1.5), 'flip': False},
 }
 MAX_UPSAMPLE_RATIO = 8.0
 MAX_SCALE = 4.0
