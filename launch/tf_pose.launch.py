@@ -4,6 +4,7 @@
     ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/image_raw device:=gpu
     ros2 launch tf_pose_ros tf_pose.launch.py model:=cmu resolution:=656x368 namespace:=robot1
     ros2 launch tf_pose_ros tf_pose.launch.py backend:=openvino precision:=bf16
+    ros2 launch tf_pose_ros tf_pose.launch.py preset:=fast
     ros2 launch tf_pose_ros tf_pose.launch.py image_topic:=/camera/camera/color/image_raw \
         depth_topic:=/camera/camera/aligned_depth_to_color/image_raw
     ros2 launch tf_pose_ros tf_pose.launch.py lifecycle:=true autostart:=false
@@ -52,8 +53,11 @@ def generate_launch_description() -> LaunchDescription:
             'backend', default_value='auto', choices=['auto', 'tensorflow', 'openvino', 'litert', 'torch'],
             description="inference engine; 'auto' takes the fastest measured to give TensorFlow's poses"),
         DeclareLaunchArgument(
-            'precision', default_value='fp32', choices=['fp32', 'bf16', 'fp16'],
-            description='network precision (bf16/fp16 where the engine and CPU support them)'),
+            'precision', default_value='', choices=['', 'fp32', 'bf16', 'fp16'],
+            description="network precision (bf16/fp16 where the engine and CPU support them); '' = the preset's"),
+        DeclareLaunchArgument(
+            'preset', default_value='default', choices=['fast', 'default', 'accurate'],
+            description='speed/accuracy trade-off (precision, scales, flip where not set; docs/accuracy-presets.md)'),
         DeclareLaunchArgument(
             'decoder', default_value='refined', choices=['refined', 'original'],
             description="post-processing: 'refined' (sub-pixel, more accurate) or 'original' (tf-pose-estimation's)"),
@@ -100,6 +104,7 @@ def generate_launch_description() -> LaunchDescription:
         'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
         'backend': ParameterValue(LaunchConfiguration('backend'), value_type=str),
         'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
+        'preset': ParameterValue(LaunchConfiguration('preset'), value_type=str),
         'decoder': ParameterValue(LaunchConfiguration('decoder'), value_type=str),
         'depth_topic': ParameterValue(LaunchConfiguration('depth_topic'), value_type=str),
         # Written to a parameter file by launch_ros: an empty list there leaves the parameter at its default.

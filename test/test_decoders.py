@@ -123,7 +123,8 @@ def test_each_weak_peak_joins_one_person_only():
 def estimators(mobilenet_thin_path):
     from tf_pose_ros.estimator import PoseEstimator
 
-    made = {name: PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder=name)
+    # The same network input for both (the input shape is test_accuracy.py's): the decoders compared.
+    made = {name: PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder=name, keep_aspect=False)
             for name in DECODERS}
     yield made
     for estimator in made.values():

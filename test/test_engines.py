@@ -168,7 +168,8 @@ def test_conversion_cache_is_reused_rebuilt_when_corrupt_and_replaced_when_stale
     weights = tmp_path / 'model' / 'graph_opt.pb'
     weights.parent.mkdir()
     weights.write_bytes(mobilenet_thin_path.read_bytes())
-    config = EstimatorConfig(model='custom', model_path=str(weights), resolution='432x368', backend=backend)
+    config = EstimatorConfig(model='custom', model_path=str(weights), resolution='432x368', backend=backend,
+                             keep_aspect=False)  # one input size: one conversion
     PoseEstimator.from_config(config).close()
     cache_dir = weights.parent / 'converted'
     manifest, content = _entry(cache_dir, backend)

@@ -16,7 +16,7 @@ LAUNCH = Path(__file__).resolve().parent.parent / 'launch' / 'tf_pose.launch.py'
 LAUNCH_ONLY = {'lifecycle', 'autostart', 'params_file', 'namespace', 'use_sim_time'}
 #: What a deployment sets per robot: each must be a launch argument.
 PER_DEPLOYMENT = ('image_topic', 'image_topics', 'qos_reliability', 'use_compressed', 'hri_output', 'smoothing',
-                  'model', 'device', 'depth_topic')
+                  'preset', 'model', 'device', 'depth_topic')
 
 
 def declared_arguments():
@@ -62,7 +62,8 @@ def test_launch_argument_matches_the_parameter_declaration(name):
     assert param is not None, '%s is a launch argument but no node parameter' % name
     assert argument['default'] == as_launch_text(param.default), (name, argument['default'], param.default)
     if argument['choices'] is not None and not isinstance(param.default, bool):
-        assert set(argument['choices']) == set(param.choices), (name, argument['choices'], param.choices)
+        unset = {''} if param.default == '' else set()  # '' (the default) leaves it to the preset
+        assert set(argument['choices']) == set(param.choices) | unset, (name, argument['choices'], param.choices)
     if name in ('qos_reliability', 'smoothing', 'backend', 'precision', 'decoder'):
         assert argument['choices'] is not None, name  # a typo fails at launch, not in the node
     elif isinstance(param.default, bool):

@@ -249,7 +249,7 @@ def test_diagnostics_settings_keep_the_order_readers_index_by():
     batches.count('batches', 2)
     batches.count('batched', 3)
     shared = ['model', 'device', 'enabled', 'backend', 'precision', 'resolution', 'decoder', 'upsample_ratio']
-    camera = ['depth', 'image_topic', 'qos', 'interpolation']
+    camera = ['depth', 'image_topic', 'qos', 'interpolation', 'input', 'preset']
     values = status_settings(model, Batching.of(batches, config),
                              CameraSettings('off', '/front/image_raw', 'reliable', 'front'))
     assert list(values) == shared + ['batches', 'batched', 'batch_size', 'batch_wait'] + camera + ['camera']

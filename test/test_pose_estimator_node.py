@@ -168,6 +168,18 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
     assert len(persons.persons) == 1
 
 
+def test_a_1280x720_stream_runs_an_aspect_true_input(harness, astronaut):
+    import cv2
+
+    wide = cv2.resize(astronaut, (1280, 720))
+    assert len(harness.send(encode_image_msg(wide, 'bgr8', harness.header())).persons) == 1
+    harness.diagnostics.clear()
+    harness.wait_for(lambda: len(harness.diagnostics) >= 1, what='diagnostics')
+    status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
+    values = {kv.key: kv.value for kv in status.values}
+    assert (values['input'], values['resolution'], values['preset']) == ('528x304', '432x368', 'default')
+
+
 def _set(harness, name, value):
     from rclpy.parameter_client import AsyncParameterClient
 

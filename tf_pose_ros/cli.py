@@ -13,6 +13,8 @@ from tf_pose_ros.config import (
     BACKENDS,
     INTERPOLATION_CHOICES,
     PRECISIONS,
+    PRESET_CHOICES,
+    SWITCH_CHOICES,
     EstimatorConfig,
     format_resolution,
     parse_resolution,
@@ -47,13 +49,21 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
                              "(the original's) (default: auto, the decoder's own: "
                              + ', '.join('%s %s' % item for item in DEFAULT_INTERPOLATIONS.items()) + ')')
     parser.add_argument('--device', default='auto', help="'cpu', 'gpu', 'gpu:N' or 'auto' (default)")
-    parser.add_argument('--scales', default='1.0',
-                        help='comma-separated input scales whose maps are averaged (default: %(default)s)')
+    parser.add_argument('--scales', default='',
+                        help="comma-separated input scales whose maps are averaged (default: the preset's)")
     parser.add_argument('--backend', default='auto', choices=BACKENDS,
                         help="inference engine (default: auto, the fastest measured to give TensorFlow's poses)")
-    parser.add_argument('--precision', default='fp32',
-                        help='network precision: %s where engine and CPU support it (default: %%(default)s)'
+    parser.add_argument('--precision', default='',
+                        help="network precision: %s where engine and CPU support it (default: the preset's)"
                              % ', '.join(PRECISIONS))
+    parser.add_argument('--preset', default='default', choices=PRESET_CHOICES,
+                        help='speed/accuracy trade-off setting precision, scales and flip where those flags are '
+                             'not given (docs/accuracy-presets.md; default: %(default)s)')
+    parser.add_argument('--keep-aspect', default='auto', choices=SWITCH_CHOICES,
+                        help="network input of each image's aspect ratio with --resolution's pixel count "
+                             "(default: auto, the decoder's own: refined true, original false)")
+    parser.add_argument('--flip', default='auto', choices=SWITCH_CHOICES,
+                        help="also run the mirrored image and average the maps (default: auto, the preset's)")
     parser.add_argument('--threads', type=int, default=0, help='engine threads (default: 0, every core)')
 
 
@@ -63,7 +73,8 @@ def config_from_args(args) -> EstimatorConfig:
                            model_dir=args.model_dir or '', resolution=args.resolution,
                            upsample_ratio=args.upsample_ratio, scales=args.scales, device=args.device,
                            backend=args.backend, precision=args.precision, threads=args.threads,
-                           decoder=args.decoder, interpolation=args.interpolation)
+                           decoder=args.decoder, interpolation=args.interpolation,
+                           keep_aspect=args.keep_aspect, flip=args.flip, preset=args.preset)
 
 
 def _make_estimator(args):
@@ -227,6 +238,18 @@ def _cmd_warmup(args) -> int:
 DECODER_PREFIX = 'refined.'
 
 
+def _aspect_ratio(text: str) -> float:
+    """'16:9' -> 1.777...; argparse's type for --letterbox."""
+    width, sep, height = text.partition(':')
+    try:
+        ratio = float(width) / float(height) if sep else float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError('%r is not an aspect ratio W:H such as 16:9' % text) from None
+    if not 0.05 < ratio < 20:
+        raise argparse.ArgumentTypeError('aspect ratio %r is out of range' % text)
+    return ratio
+
+
 def parse_overrides(text: str) -> Tuple[dict, dict]:
     """'decoder=original upsample_ratio=4' -> ({'decoder': 'original', 'upsample_ratio': 4.0}, {});
     'refined.thresh_extend=0.01' -> ({}, {'thresh_extend': 0.01}) (RefinedSettings fields)."""
@@ -315,7 +338,7 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
                     estimator.decoder = decoder
         try:
             results = evaluate_many(estimators, args.annotations, args.images, progress=not args.no_progress,
-                                    max_images=args.max_images)
+                                    max_images=args.max_images, letterbox=args.letterbox)
         except (OSError, ValueError) as err:
             raise CliError(str(err)) from None
     finally:
@@ -333,6 +356,9 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
                       'upsample_ratio': getattr(estimator, 'upsample_ratio', None),
                       'interpolation': getattr(estimator, 'interpolation', None),
                       'precision': getattr(estimator, 'precision', None),
+                      'preset': getattr(getattr(estimator, 'config', None), 'preset', None),
+                      'flip': getattr(estimator, 'flip', None), 'keep_aspect': getattr(estimator, 'keep_aspect', None),
+                      'letterbox': args.letterbox,
                       'scales': list(getattr(estimator, 'scales', ()) or ()) or None}
             report.update(result.to_dict())
             reports.append(report)
@@ -358,8 +384,10 @@ def _describe_estimator(estimator, label: str) -> str:
     config = getattr(estimator, 'config', None)
     if config is None or label != 'flags':
         return label
-    return '%s %s %s ratio %g %s' % (config.model, config.decoder, getattr(estimator, 'precision', config.precision),
-                                     config.map_ratio, config.resize_interpolation)
+    return '%s %s %s ratio %g %s%s%s' % (
+        config.model, config.decoder, getattr(estimator, 'precision', config.run_precision), config.map_ratio,
+        config.resize_interpolation, ' aspect' if config.run_keep_aspect else '',
+        ' flip' if config.run_flip else '')
 
 
 def _cmd_models(args) -> int:
@@ -434,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help='evaluate only the first N images (by id)')
     evaluation.add_argument('--json', metavar='OUT.json', help='also write the figures here as JSON')
     evaluation.add_argument('--no-progress', action='store_true', help='no progress bar')
+    evaluation.add_argument('--letterbox', type=_aspect_ratio, default=None, metavar='W:H',
+                            help='pad every image with black to this aspect ratio (e.g. 16:9, a robot camera\'s '
+                                 'frame) before inference; keypoints are mapped back to the image')
     evaluation.add_argument('--compare', action='append', metavar="'NAME=VALUE ...'",
                             help='also evaluate the flags\' configuration with these settings changed, in the '
                                  "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4'; "

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
+from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_KEEP_ASPECT, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MAX_RESOLUTION_SIDE, MODELS, RESOLUTION_MULTIPLE, get_spec
 
 #: Inference engines. 'auto' picks the fastest one measured to give TensorFlow's poses (engines/).
@@ -22,6 +22,18 @@ BACKENDS = ('auto', 'tensorflow', 'openvino', 'litert', 'torch')
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 #: How frames are resized to the network input; 'auto' = the decoder's own (refined area, original cubic).
 INTERPOLATION_CHOICES = ('auto', 'area', 'cubic')
+#: Tri-state switches (keep_aspect, flip): 'auto' = the decoder's or the preset's choice.
+SWITCH_CHOICES = ('auto', 'true', 'false')
+#: One word for a measured speed/accuracy trade-off (docs/accuracy-presets.md).
+PRESET_CHOICES = ('fast', 'default', 'accurate')
+#: What each preset sets, unless the setting is given explicitly: precision, scales, flip. The
+#: figures behind them are in docs/accuracy-presets.md; they hold for every model (no model's
+#: resolution or weights are named).
+PRESETS: Dict[str, Dict[str, Any]] = {
+    'fast': {'precision': 'bf16', 'scales': (0.875,), 'flip': False},
+    'default': {'precision': 'fp32', 'scales': (1.0,), 'flip': False},
+    'accurate': {'precision': 'fp32', 'scales': (1.0, 1.5), 'flip': False},
+}
 MAX_UPSAMPLE_RATIO = 8.0
 MAX_SCALE = 4.0
 MAX_THREADS = 256
@@ -95,10 +107,13 @@ def parse_upsample_ratio(value) -> Optional[float]:
 
 
 def parse_scales(value) -> Tuple[float, ...]:
-    """'1.0,0.5' or a sequence of numbers -> (1.0, 0.5), each in (0, 4]; ValueError otherwise."""
+    """'1.0,0.5' or a sequence of numbers -> (1.0, 0.5), each in (0, 4]; '' or () -> () (the
+    preset's); ValueError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
     parts = str(value).split(',') if isinstance(value, str) else list(value)
     if not parts:
-        raise ConfigError('scales must not be empty')
+        return ()
     scales = []
     for part in parts:
         try:
@@ -106,6 +121,18 @@ def parse_scales(value) -> Tuple[float, ...]:
         except ConfigError as err:
             raise ConfigError('scales %r: %s (expected e.g. 1.0,0.5)' % (value, err)) from None
     return tuple(scales)
+
+
+def parse_switch(value, what: str) -> Optional[bool]:
+    """None, '' or 'auto' -> None (decided elsewhere); True/'true'/False/'false' -> the bool."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('', 'auto'):
+        return None
+    if text in ('true', 'false'):
+        return text == 'true'
+    raise ConfigError("%s %r: expected true, false or auto" % (what, value))
 
 
 def _choice(value, what: str, choices) -> str:
@@ -131,7 +158,9 @@ def parse_interpolation(value) -> str:
 
 
 def parse_precision(value) -> str:
-    """One of PRECISIONS; int8 is refused with the reason (docs/engines.md, "int8")."""
+    """One of PRECISIONS ('' = the preset's); int8 is refused with the reason (docs/engines.md, "int8")."""
+    if value is None or str(value).strip() == '':
+        return ''
     if str(value).strip().lower() == 'int8':
         raise ConfigError('precision int8 is not offered: post-training int8 quantization of these '
                           'networks loses people (measured, see docs/engines.md, "int8"); use fp32 or bf16')
@@ -193,14 +222,23 @@ class EstimatorConfig:
     interpolation: str = _setting(
         'auto', "resizing frames to the network input: 'area' (as the networks were trained), 'cubic' "
         "(the original's); 'auto' = the decoder's own (refined area, original cubic)", choices=INTERPOLATION_CHOICES)
-    scales: Tuple[float, ...] = _setting((1.0,), 'input scales whose maps are averaged (multi-scale inference)',
-                                         param_default=[1.0])
+    scales: Tuple[float, ...] = _setting((), "input scales whose maps are averaged (multi-scale inference); "
+                                         "empty = the preset's", param_default=[])
     device: str = _setting('auto', "'cpu', 'gpu', 'gpu:N' or 'auto'")
     backend: str = _setting('auto', "inference engine; 'auto': the fastest measured to give TensorFlow's poses",
                             choices=BACKENDS)
-    precision: str = _setting('fp32', 'network precision (bf16/fp16 where the engine and CPU or GPU support them)',
-                              choices=PRECISIONS)
+    precision: str = _setting('', "network precision (bf16/fp16 where the engine and CPU or GPU support them); "
+                              "'' = the preset's", choices=PRECISIONS)
     threads: int = _setting(0, 'threads the inference engine uses; 0 = every core', param_range=(0, MAX_THREADS))
+    keep_aspect: Optional[bool] = _setting(
+        None, "network input follows each frame's aspect ratio with resolution's pixel count (multiples of 16); "
+        "'auto' = the decoder's own (refined true, original false: the original squeezes)", param_default='auto',
+        choices=SWITCH_CHOICES)
+    flip: Optional[bool] = _setting(
+        None, "also run the mirrored frame and average its maps back (test-time augmentation); 'auto' = the "
+        "preset's", param_default='auto', choices=SWITCH_CHOICES)
+    preset: str = _setting('default', "speed/accuracy trade-off: 'fast', 'default' or 'accurate' (precision, "
+                           "scales, flip); explicit settings win", choices=PRESET_CHOICES)
 
     def __post_init__(self):
         model_path = _path_text(self.model_path, 'model_path')
@@ -217,6 +255,9 @@ class EstimatorConfig:
             'backend': parse_backend(self.backend),
             'precision': parse_precision(self.precision),
             'threads': parse_threads(self.threads),
+            'keep_aspect': parse_switch(self.keep_aspect, 'keep_aspect'),
+            'flip': parse_switch(self.flip, 'flip'),
+            'preset': _choice(self.preset, 'preset', PRESET_CHOICES),
         }
         parse_device(values['device'])
         for name, value in values.items():
@@ -229,6 +270,26 @@ class EstimatorConfig:
             return self.resolution
         spec = MODELS.get(self.model) if not self.model_path else None
         return (spec or get_spec(DEFAULT_MODEL)).default_resolution
+
+    @property
+    def run_precision(self) -> str:
+        """The precision run: ``precision``, or the preset's when that is ''."""
+        return self.precision or PRESETS[self.preset]['precision']
+
+    @property
+    def run_scales(self) -> Tuple[float, ...]:
+        """The scales run: ``scales``, or the preset's when empty."""
+        return self.scales or PRESETS[self.preset]['scales']
+
+    @property
+    def run_flip(self) -> bool:
+        """Whether the mirrored frame runs too: ``flip``, or the preset's when unset."""
+        return self.flip if self.flip is not None else PRESETS[self.preset]['flip']
+
+    @property
+    def run_keep_aspect(self) -> bool:
+        """Whether the input follows the frame's aspect: ``keep_aspect``, or the decoder's own."""
+        return self.keep_aspect if self.keep_aspect is not None else DEFAULT_KEEP_ASPECT[self.decoder]
 
     @property
     def map_ratio(self) -> float:
@@ -252,8 +313,24 @@ class EstimatorConfig:
 
     def describe(self) -> str:
         """One line for logs: model, resolution, engine, precision and decoder."""
-        return '%s at %s, backend %s, %s, decoder %s' % (self.model, format_resolution(self.input_resolution),
-                                                         self.backend, self.precision, self.decoder)
+        return '%s at %s%s, backend %s, %s, decoder %s, preset %s%s' % (
+            self.model, format_resolution(self.input_resolution), ' (pixel budget, aspect kept)'
+            if self.run_keep_aspect else '', self.backend, self.run_precision, self.decoder, self.preset,
+            ', flip' if self.run_flip else '')
+
+
+def aspect_input_size(budget: Tuple[int, int], frame_size: Tuple[int, int]) -> Tuple[int, int]:
+    """The network input (width, height) for a frame: the frame's aspect ratio with about the pixel
+    count of ``budget`` (width x height), each side the nearest multiple of 16 (at least 16, at most
+    MAX_RESOLUTION_SIDE). 432x368 and a 16:9 frame -> 528x304; a 4:3 frame -> 464x352."""
+    pixels = float(budget[0]) * float(budget[1])
+    aspect = float(frame_size[0]) / float(frame_size[1])
+
+    def side(length: float) -> int:
+        return min(MAX_RESOLUTION_SIDE, max(RESOLUTION_MULTIPLE, int(round(length / RESOLUTION_MULTIPLE))
+                                            * RESOLUTION_MULTIPLE))
+
+    return side(math.sqrt(pixels * aspect)), side(math.sqrt(pixels / aspect))
 
 
 def setting_names() -> Tuple[str, ...]:

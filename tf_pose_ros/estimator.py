@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros.config import EstimatorConfig
+from tf_pose_ros.config import EstimatorConfig, aspect_input_size
 from tf_pose_ros.decoders import registry
+from tf_pose_ros.decoders.mirror import merge_mirrored, with_mirrors
 from tf_pose_ros.decoders.original.maps import scale_resolutions, upsampled_size
 from tf_pose_ros.engines import Network, open_network
 from tf_pose_ros.models import DEFAULT_MODEL
@@ -17,6 +20,7 @@ from tf_pose_ros.people import PoseResult, persons_from_grouping
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
 from tf_pose_ros.runtime.warmup import warmup_image
 
+_LOG = logging.getLogger(__name__)
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
 
 
@@ -25,16 +29,37 @@ def _stacked(arrays: List[np.ndarray]) -> np.ndarray:
     return arrays[0][np.newaxis] if len(arrays) == 1 else np.stack(arrays)
 
 
+@dataclass(frozen=True)
+class InputPlan:
+    """How frames of one size reach the network: input (width, height), one size per scale, maps."""
+
+    resolution: Tuple[int, int]
+    sizes: Tuple[Tuple[int, int], ...]
+    map_size: Tuple[int, int]
+
+
+def plan_input(config: EstimatorConfig, frame_size: Tuple[int, int]) -> InputPlan:
+    """The InputPlan of ``config`` for frames of ``frame_size`` (width, height): with keep_aspect the
+    input has the frame's aspect ratio and the resolution's pixel count, else the resolution."""
+    budget = config.input_resolution
+    resolution = aspect_input_size(budget, frame_size) if config.run_keep_aspect else budget
+    return InputPlan(resolution, tuple(scale_resolutions(resolution, config.run_scales)),
+                     upsampled_size(resolution, config.map_ratio))
+
+
 class PoseEstimator:
     """Multi-person 2D pose estimation with one tf-pose network.
 
     Built from an :class:`EstimatorConfig` (``PoseEstimator.from_config``) or from the same
     settings as keyword arguments. ``model`` names a registry entry; ``model_path`` loads any
     tf-pose frozen graph instead (then ``model`` only labels it). ``resolution`` is the network
-    input (width, height) or 'WxH'; the model's training resolution by default. With several
+    input (width, height) or 'WxH'; the model's training resolution by default; with ``keep_aspect``
+    it is the pixel budget and each frame size gets an input of its own aspect ratio (plan_input;
+    fixed-shape engines compile each new size once, when the first frame of that size comes). With several
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
-    engine (engines/), ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs
+    engine (engines/), ``flip`` adds the mirrored frame (decoders/mirror.py), ``preset`` fills the
+    settings left unset, ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs
     the decoder's own ratio, ``interpolation`` 'auto' resizes frames as the decoder's own). The
     network runs once here on a bundled photo of people, which compiles (or loads from numba's disk
     cache) every post-processing and grouping path, so the first real frame is as fast as the
@@ -45,12 +70,14 @@ class PoseEstimator:
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
                  resolution=None, upsample_ratio: Optional[float] = None, device: str = 'auto',
                  model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
-                 backend: str = 'auto', precision: str = 'fp32', threads: int = 0,
-                 decoder: str = registry.DEFAULT_DECODER, interpolation: str = 'auto'):
+                 backend: str = 'auto', precision: str = '', threads: int = 0,
+                 decoder: str = registry.DEFAULT_DECODER, interpolation: str = 'auto', keep_aspect=None,
+                 flip=None, preset: str = 'default'):
         self._setup(EstimatorConfig(model=model, model_path=model_path or '', model_dir=model_dir or '',
                                     resolution=resolution, upsample_ratio=upsample_ratio, scales=tuple(scales),
                                     device=device, backend=backend, precision=precision, threads=threads,
-                                    decoder=decoder, interpolation=interpolation))
+                                    decoder=decoder, interpolation=interpolation, keep_aspect=keep_aspect,
+                                    flip=flip, preset=preset))
 
     @classmethod
     def from_config(cls, config: EstimatorConfig) -> 'PoseEstimator':
@@ -61,23 +88,33 @@ class PoseEstimator:
 
     def _setup(self, config: EstimatorConfig) -> None:
         self.config = config
+        #: Seconds spent making the engine ready for new frame sizes after loading.
+        self.compile_seconds = 0.0
+        self._loaded = False
         self.model = config.model
         self.resolution: Tuple[int, int] = config.input_resolution
         self.upsample_ratio = config.map_ratio
         self.interpolation = config.resize_interpolation
-        self.scales = config.scales
-        self._input_sizes = scale_resolutions(self.resolution, config.scales)
+        self.scales = config.run_scales
+        self.flip = config.run_flip
+        self.keep_aspect = config.run_keep_aspect
+        self._plans: Dict[Tuple[int, int], InputPlan] = {}
+        #: The network input (width, height) of the last frame inferred (the resolution until then).
+        self.last_input: Tuple[int, int] = self.resolution
         self.decoder = registry.make_decoder(config.decoder)
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
-        self.network: Optional[Network] = open_network(config, self.weights_path, self._input_sizes)
+        warm = warmup_image()
+        sizes = [size for frame in (self.resolution, (warm.shape[1], warm.shape[0]))
+                 for size in plan_input(config, frame).sizes]
+        self.network: Optional[Network] = open_network(config, self.weights_path, sizes)
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         opened = time.perf_counter()
         try:
             registry.warmup(config.decoder)
             #: The people found on the warm-up photo (the tracker's warm-up uses them).
-            self.warmup_persons = self.infer(warmup_image()).persons
+            self.warmup_persons = self.infer(warm).persons
         except BaseException:
             self.close()  # a network that loaded but cannot run gives its memory back at once
             raise
@@ -86,6 +123,7 @@ class PoseEstimator:
         self.network_seconds, self.warmup_seconds = opened - started, finished - opened
         #: Seconds from loading the weights to the end of the first (warm-up) frame.
         self.load_seconds = finished - started
+        self._loaded = True
 
     def close(self) -> None:
         """Release the network (the estimator cannot infer afterwards)."""
@@ -95,8 +133,26 @@ class PoseEstimator:
 
     @property
     def map_size(self) -> Tuple[int, int]:
-        """(width, height) of the upsampled heatmaps and PAFs."""
+        """(width, height) of the upsampled heatmaps and PAFs at ``resolution``."""
         return upsampled_size(self.resolution, self.upsample_ratio)
+
+    def input_plan(self, frame_size: Tuple[int, int]) -> InputPlan:
+        """The InputPlan for frames of ``frame_size`` (width, height); the first frame of a size the
+        engine has not seen compiles it (fixed-shape engines; ``compile_seconds`` adds the time)."""
+        frame_size = (int(frame_size[0]), int(frame_size[1]))
+        plan = self._plans.get(frame_size)
+        if plan is None:
+            plan = plan_input(self.config, frame_size)
+            assert self.network is not None
+            started = time.perf_counter()
+            self.network.prepare(plan.sizes)
+            seconds = time.perf_counter() - started
+            self.compile_seconds += seconds
+            self._plans[frame_size] = plan
+            if self._loaded:
+                _LOG.info('frames of %dx%d run at %s (network ready in %.2f s)', frame_size[0], frame_size[1],
+                          ', '.join('%dx%d' % size for size in plan.sizes), seconds)
+        return plan
 
     def infer(self, image) -> PoseResult:
         """Estimate the people in one image (BGR uint8 or see preprocess.to_bgr8 for others)."""
@@ -110,43 +166,61 @@ class PoseEstimator:
         """
         if self.network is None:
             raise RuntimeError('the estimator is closed; build a new one')
-        network = self.network
         start = time.perf_counter()
         images = [to_bgr8(image) for image in images]
         if not images:
             return []
-        batches = [_stacked([resize_for_network(image, size, self.interpolation) for image in images])
-                   for size in self._input_sizes]
+        groups: Dict[InputPlan, List[int]] = {}
+        for index, image in enumerate(images):
+            groups.setdefault(self.input_plan((image.shape[1], image.shape[0])), []).append(index)
+        times = {'preprocess': 0.0, 'network': 0.0, 'postprocess': 0.0}
+        found_people: Dict[int, tuple] = {}
+        for plan, members in groups.items():
+            self._infer_group(plan, [images[i] for i in members], members, times, found_people)
+            self.last_input = plan.resolution
+        end = time.perf_counter()
+        shared = {name: seconds * 1e3 for name, seconds in times.items()}
+        shared['total'] = (end - start) * 1e3
+        return [PoseResult(persons, image_size, dict(shared, grouping=seconds * 1e3))
+                for persons, image_size, seconds in (found_people[i] for i in range(len(images)))]
+
+    def _infer_group(self, plan: InputPlan, images: List[np.ndarray], members: List[int], times: Dict[str, float],
+                     found_people: Dict[int, tuple]) -> None:
+        """infer_batch for images of one InputPlan: people into ``found_people`` by index, seconds into ``times``."""
+        network = self.network
+        assert network is not None
+        t_start = time.perf_counter()
+        batches = []
+        for size in plan.sizes:
+            resized = [resize_for_network(image, size, self.interpolation) for image in images]
+            batches.append(_stacked(with_mirrors(resized) if self.flip else resized))
         t_pre = time.perf_counter()
         hints: Optional[List] = None
-        if len(batches) == 1 and network.maps_on_device:
+        if len(batches) == 1 and network.maps_on_device and not self.flip:
             # The decoder may search the maps on the device first (the original's peaks); the
             # network-size maps its host stages read come back (57 x 54 x 46 floats a frame at 432x368).
             maps = network.device_maps(batches[0])
-            hints = self.decoder.device_hints(maps, self.map_size)
+            hints = self.decoder.device_hints(maps, plan.map_size)
             outputs = [network.to_host(maps)]
         else:
             outputs = [self._run(batch) for batch in batches]
+            if self.flip:
+                outputs = [merge_mirrored(output) for output in outputs]
         t_net = time.perf_counter()
-        results = []
-        post = 0.0
-        for index, image in enumerate(images):
+        times['preprocess'] += t_pre - t_start
+        times['network'] += t_net - t_pre
+        for position, (index, image) in enumerate(zip(members, images)):
             t_start = time.perf_counter()
-            per_image = [output[index] for output in outputs]
-            found = self.decoder.find_parts(per_image, self.resolution, self.map_size,
-                                            None if hints is None else hints[index])
+            per_image = [output[position] for output in outputs]
+            found = self.decoder.find_parts(per_image, plan.resolution, plan.map_size,
+                                            None if hints is None else hints[position])
             t_found = time.perf_counter()
             grouped = self.decoder.group(found)
             t_group = time.perf_counter()
-            post += t_found - t_start
+            times['postprocess'] += t_found - t_start
             image_size = (image.shape[1], image.shape[0])
-            persons = persons_from_grouping(grouped, self.map_size, image_size)
-            results.append((persons, image_size, t_group - t_found))
-        end = time.perf_counter()
-        shared = {'preprocess': (t_pre - start) * 1e3, 'network': (t_net - t_pre) * 1e3,
-                  'postprocess': post * 1e3, 'total': (end - start) * 1e3}
-        return [PoseResult(persons, image_size, dict(shared, grouping=seconds * 1e3))
-                for persons, image_size, seconds in results]
+            persons = persons_from_grouping(grouped, plan.map_size, image_size)
+            found_people[index] = (persons, image_size, t_group - t_found)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """The network on a batch: at once where the engine takes batches, else image by image."""

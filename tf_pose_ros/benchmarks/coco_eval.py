@@ -43,15 +43,35 @@ class EvalResult:
                 'skipped': list(self.skipped), 'message': self.message}
 
 
-def person_to_coco(person) -> List[float]:
-    """51 floats (x, y, v) in COCO-17 order; missing parts are 0, 0, 0 as in the original."""
+def person_to_coco(person, offset: Tuple[float, float] = (0.0, 0.0)) -> List[float]:
+    """51 floats (x, y, v) in COCO-17 order; missing parts are 0, 0, 0 as in the original.
+    ``offset`` (x, y) is subtracted from every position (letterbox padding)."""
     keypoints: List[float] = []
     for value in person.coco17():
         if value is None:
             keypoints.extend((0.0, 0.0, 0))
         else:
-            keypoints.extend((round(value[0], 2), round(value[1], 2), DETECTED_VISIBILITY))
+            keypoints.extend((round(value[0] - offset[0], 2), round(value[1] - offset[1], 2), DETECTED_VISIBILITY))
     return keypoints
+
+
+def letterbox_size(size: Tuple[int, int], aspect: float) -> Tuple[int, int]:
+    """(width, height) of an image of ``size`` padded to the aspect ratio ``aspect``."""
+    width, height = size
+    return max(width, int(round(height * aspect))), max(height, int(round(width / aspect)))
+
+
+def letterbox_image(image, aspect: float):
+    """``image`` padded with black, centred, to the aspect ratio ``aspect`` (width / height), and the
+    (x, y) offset of the image in it. A camera of that shape sees the scene this way."""
+    import numpy as np
+
+    height, width = image.shape[:2]
+    target_w, target_h = letterbox_size((width, height), aspect)
+    dx, dy = (target_w - width) // 2, (target_h - height) // 2
+    padded = np.zeros((target_h, target_w) + image.shape[2:], image.dtype)
+    padded[dy:dy + height, dx:dx + width] = image
+    return padded, (float(dx), float(dy))
 
 
 def _zero_stats() -> Dict[str, float]:
@@ -73,18 +93,20 @@ def _load_ground_truth(annotations_path):
 
 
 def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
-             max_images: Optional[int] = None) -> EvalResult:
+             max_images: Optional[int] = None, letterbox: Optional[float] = None) -> EvalResult:
     """Run ``estimator`` on the images with person annotations and score it with COCOeval.
 
     Images that are missing, unreadable or of another size than their annotation says are left
     out of the scoring and listed in ``result.skipped``. With no detection at all the stats are
-    zero and ``result.message`` says so.
+    zero and ``result.message`` says so. With ``letterbox`` (an aspect ratio, e.g. 16 / 9) every
+    image is padded with black to that shape before inference and the keypoints are mapped back:
+    the people as a camera of that shape would show them.
     """
-    return evaluate_many([estimator], annotations_path, images_dir, progress, max_images)[0]
+    return evaluate_many([estimator], annotations_path, images_dir, progress, max_images, letterbox)[0]
 
 
 def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: bool = True,
-                  max_images: Optional[int] = None) -> List[EvalResult]:
+                  max_images: Optional[int] = None, letterbox: Optional[float] = None) -> List[EvalResult]:
     """evaluate() for several estimators at once, interleaved image by image.
 
     Each image is read once and given to every estimator in turn, so their times are measured
@@ -113,6 +135,14 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     if max_images is not None:
         image_ids = image_ids[:max_images]
 
+    # Like a camera whose frame size is known: every estimator readies its input for each image size
+    # first, so the times below are per frame, not the one-time compilation of new input sizes.
+    sizes = {(meta['width'], meta['height']) for meta in coco_gt.loadImgs(image_ids)}
+    for estimator in estimators:
+        for size in sorted(sizes):
+            if hasattr(estimator, 'input_plan'):
+                estimator.input_plan(letterbox_size(size, letterbox) if letterbox else size)
+
     results: List[List[Dict[str, Any]]] = [[] for _ in estimators]
     elapsed_ms = [0.0] * len(estimators)
     skipped: List[Dict[str, str]] = []
@@ -125,6 +155,9 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
         if image is None:
             skipped.append({'file': str(path), 'reason': reason})
             continue
+        offset = (0.0, 0.0)
+        if letterbox is not None:
+            image, offset = letterbox_image(image, letterbox)
         poses = []
         try:
             for k, estimator in enumerate(estimators):
@@ -138,7 +171,7 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
         for k, pose in enumerate(poses):
             for person in pose.persons:
                 results[k].append({'image_id': image_id, 'category_id': cat_ids[0],
-                                   'keypoints': person_to_coco(person), 'score': float(person.score)})
+                                   'keypoints': person_to_coco(person, offset), 'score': float(person.score)})
         bar.set_postfix(persons=len(poses[0].persons), refresh=False)
     bar.close()
     for entry in skipped:
@@ -218,4 +251,5 @@ def format_rows(rows: Sequence[Tuple[str, EvalResult]], labelled: bool = True) -
     return '\n'.join(lines)
 
 
-__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'evaluate_many', 'format_rows', 'format_table', 'person_to_coco']
+__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'evaluate_many', 'format_rows', 'format_table', 'letterbox_image',
+           'person_to_coco']

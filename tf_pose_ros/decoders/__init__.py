@@ -24,3 +24,6 @@ DEFAULT_RATIOS: Dict[str, float] = {'refined': 1.0, 'original': 4.0}
 #: How each decoder's frames are resized to the network input unless the configuration says:
 #: refined as the networks were trained (INTER_AREA, +0.007 COCO AP), original as the original does.
 DEFAULT_INTERPOLATIONS: Dict[str, str] = {'refined': 'area', 'original': 'cubic'}
+#: Whether each decoder's network input follows the frame's aspect ratio unless the configuration says:
+#: refined yes (+COCO AP, docs/accuracy-presets.md), original no (the original squeezes to resolution).
+DEFAULT_KEEP_ASPECT: Dict[str, bool] = {'refined': True, 'original': False}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Protocol, Tuple
+from typing import Any, Iterable, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class Network(Protocol):
     #: True when ``device_maps`` leaves the maps on an accelerator, where a decoder may search them
     #: before they come back (decoders.types.Decoder.device_hints).
     maps_on_device: bool
+
+    def prepare(self, sizes: Sequence[Tuple[int, int]]) -> None:
+        """Make the network ready for inputs of ``sizes`` (width, height): fixed-shape engines compile
+        the sizes they have not seen (once each), the others do nothing."""
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """N x H x W x 3 float32 BGR (0..255) -> N x H/8 x W/8 x 57 maps."""

@@ -54,16 +54,24 @@ class LiteRtNetwork(HostMaps):
 
     def __init__(self, weights: Path, sizes: Sequence[Tuple[int, int]], precision: str = 'fp32',
                  threads: int = 0):
-        from ai_edge_litert.interpreter import Interpreter
-
         if precision != 'fp32':
             raise PrecisionError('precision %s: the litert backend runs fp32 only (bf16 runs with '
                                  'backend openvino where the CPU supports it)' % precision)
         self.precision = precision
         self.threads = thread_count(threads)
-        cache = ConversionCache(weights, 'litert', _litert_version())
+        self._weights = weights
+        self._cache = ConversionCache(weights, 'litert', _litert_version())
         self._interpreters: Dict[Tuple[int, int], tuple] = {}
+        self.prepare(sizes)
+
+    def prepare(self, sizes: Sequence[Tuple[int, int]]) -> None:
+        """Open a model for each of ``sizes`` not open yet (converted once per size, cached)."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        weights, cache = self._weights, self._cache
         for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
+            if size in self._interpreters:
+                continue
             try:
                 interpreter = cache.load(format_resolution(size), partial(_convert, weights, size),
                                          lambda files: self._open(Interpreter, files['.tflite']),

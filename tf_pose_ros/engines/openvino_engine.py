@@ -70,12 +70,20 @@ class OpenVinoNetwork(HostMaps):
         self.precision = precision
         self.threads = thread_count(threads)
         self._core = ov.Core()
-        cache = ConversionCache(weights, 'openvino', ov.get_version().split('-')[0])
         # Set explicitly: OpenVINO runs bf16 on CPUs that have it unless told f32.
-        settings = {'INFERENCE_PRECISION_HINT': _HINTS[precision][0], 'INFERENCE_NUM_THREADS': self.threads,
-                    'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
+        self._weights = weights
+        self._cache = ConversionCache(weights, 'openvino', ov.get_version().split('-')[0])
+        self._settings = {'INFERENCE_PRECISION_HINT': _HINTS[precision][0], 'INFERENCE_NUM_THREADS': self.threads,
+                          'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
         self._requests: Dict[Tuple[int, int], Any] = {}
+        self.prepare(sizes)
+
+    def prepare(self, sizes: Sequence[Tuple[int, int]]) -> None:
+        """Compile the network for each of ``sizes`` not compiled yet (converted once per size, cached)."""
+        weights, cache, settings = self._weights, self._cache, self._settings
         for size in dict.fromkeys((int(s[0]), int(s[1])) for s in sizes):
+            if size in self._requests:
+                continue
             try:
                 compiled = cache.load(format_resolution(size), partial(_convert, weights, size),
                                       lambda files: self._compile(files['.xml'], settings), (RuntimeError,))

@@ -91,7 +91,7 @@ def choose_backend(config: EstimatorConfig) -> str:
         return config.backend
     if kind == 'gpu' or (kind == 'auto' and _nvidia_gpu_present()):
         return _gpu_backend(config)
-    if config.precision != 'fp32':
+    if config.run_precision != 'fp32':
         choice = AUTO_REDUCED_PRECISION
     elif not _is_x86_64():
         return 'tensorflow'  # the CPU engines were measured on x86-64 only
@@ -128,15 +128,15 @@ def open_network(config: EstimatorConfig, weights: Path, sizes: Sequence[Tuple[i
     if backend == 'openvino':
         from tf_pose_ros.engines.openvino_engine import OpenVinoNetwork
 
-        return OpenVinoNetwork(weights, sizes, precision=config.precision, threads=config.threads)
+        return OpenVinoNetwork(weights, sizes, precision=config.run_precision, threads=config.threads)
     if backend == 'litert':
         from tf_pose_ros.engines.litert_engine import LiteRtNetwork
 
-        return LiteRtNetwork(weights, sizes, precision=config.precision, threads=config.threads)
+        return LiteRtNetwork(weights, sizes, precision=config.run_precision, threads=config.threads)
     if backend == 'torch':
         from tf_pose_ros.engines.torch_engine import TorchNetwork
 
-        return TorchNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)
+        return TorchNetwork(weights, device=config.device, precision=config.run_precision, threads=config.threads)
     from tf_pose_ros.engines.tensorflow_engine import FrozenGraphNetwork
 
-    return FrozenGraphNetwork(weights, device=config.device, precision=config.precision, threads=config.threads)
+    return FrozenGraphNetwork(weights, device=config.device, precision=config.run_precision, threads=config.threads)

@@ -89,6 +89,9 @@ class FrozenGraphNetwork(HostMaps):
                                  % (self.path, channels, NUM_HEATMAPS + NUM_PAFS))
         self._tf = tf
 
+    def prepare(self, sizes) -> None:
+        """Nothing to do: this engine takes any input size."""
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """Run the network on an N x H x W x 3 float32 BGR batch (0..255); returns N x H/8 x W/8 x 57."""
         with self._tf.device(self.device):

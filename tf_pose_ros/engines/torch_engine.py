@@ -311,6 +311,9 @@ class TorchNetwork:
                                  % (self.path, out.shape[-1], NUM_HEATMAPS + NUM_PAFS))
         return out
 
+    def prepare(self, sizes) -> None:
+        """Nothing to do: this engine takes any input size."""
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.to_host(self.device_maps(batch))
 

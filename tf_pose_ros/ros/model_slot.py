@@ -21,10 +21,13 @@ from tf_pose_ros.runtime.warmup import warm_up_tracking
 
 
 def describe_estimator(estimator: PoseEstimator) -> str:
-    """One line for the log: model, resolution, device, engine, precision, load time."""
-    return '%s at %s on %s (%s, %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
-        estimator.model, format_resolution(estimator.resolution), estimator.device, estimator.backend,
-        estimator.precision, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
+    """One line for the log: model, input size, device, engine, precision, preset, load time."""
+    size = format_resolution(estimator.resolution)
+    if estimator.keep_aspect:
+        size = "%s pixels in each frame's aspect ratio (first frame decides)" % size
+    return '%s at %s on %s (%s, %s, preset %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
+        estimator.model, size, estimator.device, estimator.backend, estimator.precision,
+        estimator.config.preset, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
 
 
 class ModelSlot:

@@ -1,8 +1,8 @@
 """The pose node's /diagnostics: one status per camera, each with the shared settings and its own input.
 
 Readers index a status's key/values by position, so the keys keep their order: the model settings,
-batching (several cameras), the camera's input, interpolation (added later, hence after them), the
-camera's name (several cameras), then pose_status's counters and figures.
+batching (several cameras), the camera's input, then the keys added later (interpolation, the network's
+input size, the preset), the camera's name (several cameras), then pose_status's counters and figures.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 
+from tf_pose_ros.config import format_resolution
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.fastdds_profile import profile_path
@@ -32,7 +33,10 @@ class ModelSettings:
     resolution: str
     decoder: str
     upsample_ratio: str
-    interpolation: str  # reported after the camera's input (see the module docstring)
+    # Reported after the camera's input (see the module docstring):
+    interpolation: str
+    input: str  # the network input of the latest frame (with keep_aspect it follows the frame's shape)
+    preset: str
 
     @classmethod
     def of(cls, estimator, config, enabled: bool) -> 'ModelSettings':
@@ -41,7 +45,9 @@ class ModelSettings:
                    precision=getattr(estimator, 'precision', 'none'),
                    resolution=config['resolution'] or 'model default', decoder=config['decoder'],
                    upsample_ratio='%g' % getattr(estimator, 'upsample_ratio', config['upsample_ratio']),
-                   interpolation=getattr(estimator, 'interpolation', config['interpolation']))
+                   interpolation=getattr(estimator, 'interpolation', config['interpolation']),
+                   input=format_resolution(estimator.last_input) if estimator is not None else 'none',
+                   preset=config['preset'])
 
 
 @dataclass(frozen=True)
@@ -73,10 +79,10 @@ class CameraSettings:
 def status_settings(model: ModelSettings, batching: Optional[Batching], camera: CameraSettings) -> Dict[str, str]:
     """The settings key/values of one camera's status, in the order readers index them by."""
     values = dataclasses.asdict(model)
-    interpolation = values.pop('interpolation')
+    later = {key: values.pop(key) for key in ('interpolation', 'input', 'preset')}
     if batching is not None:
         values.update(dataclasses.asdict(batching))
-    values.update(depth=camera.depth, image_topic=camera.image_topic, qos=camera.qos, interpolation=interpolation)
+    values.update(depth=camera.depth, image_topic=camera.image_topic, qos=camera.qos, **later)
     if camera.camera:
         values['camera'] = camera.camera
     return values

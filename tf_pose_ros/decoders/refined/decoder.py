@@ -27,6 +27,7 @@ import numpy as np
 from tf_pose_ros.decoders.peaks import local_maxima
 from tf_pose_ros.decoders.refined import grouping as refined_grouping
 from tf_pose_ros.decoders.refined.extension import extend_people
+from tf_pose_ros.decoders.refined.ranking import PERSON_SCORES, rank_people
 from tf_pose_ros.decoders.refined.subpixel import FITS, refine_peaks
 from tf_pose_ros.decoders.types import GroupedPerson
 from tf_pose_ros.parts import LIMB_PAF_CHANNELS, LIMBS, NUM_HEATMAPS, NUM_PAFS, NUM_PARTS, NUM_STARTING_LIMBS
@@ -54,10 +55,14 @@ class RefinedSettings:
     min_mean_score: float = 0.35       # ... and at least this mean score (the original: 4 and 0.3)
     extend: bool = True                # second pass: weaker peaks may fill found people's empty slots ...
     thresh_extend: float = 0.02        # ... down to this peak value (refined_extension.py)
+    person_score: str = 'mean'         # a person's score (ranking.PERSON_SCORES)
+    suppress_oks: float = 0.0          # drop a person whose OKS to a better one is above this (0: off)
 
     def __post_init__(self):
         if self.fit not in FITS:
             raise ValueError('fit %r: expected one of %s' % (self.fit, ', '.join(FITS)))
+        if self.person_score not in PERSON_SCORES:
+            raise ValueError('person_score %r: expected one of %s' % (self.person_score, ', '.join(PERSON_SCORES)))
         if not (self.thresh_heat > 0 and self.thresh_extend > 0):
             raise ValueError('peak thresholds must be positive: thresh_heat %r, thresh_extend %r'
                              % (self.thresh_heat, self.thresh_extend))
@@ -136,7 +141,9 @@ class RefinedDecoder:
             found_parts = {part: (fx_list[peak], fy_list[peak], score_list[peak])
                            for part, peak in enumerate(row) if peak >= 0}
             grouped.append(GroupedPerson(person_score, found_parts))
-        return grouped
+        if s.person_score == 'mean' and s.suppress_oks <= 0:
+            return grouped
+        return rank_people(grouped, s.person_score, s.suppress_oks)
 
     def _first_pass(self, parts, fx, fy, scores, paf, ratio, map_height) -> np.ndarray:
         """The greedy grouping's people: rows of peak ids (-1 where absent), summed score, count."""
