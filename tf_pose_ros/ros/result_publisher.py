@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tf_pose_ros.drawing import draw_persons
+from tf_pose_ros.people import Person, PoseResult
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.depth_input import DepthInput, stamp_ns
 from tf_pose_ros.ros.hri_output import HriOutput
@@ -59,6 +60,14 @@ class FrameTimes:
         return now - self.began + self.decoded - self.started
 
 
+def confident(result: PoseResult, tracks: Sequence[int], min_person_score: float,
+              min_keypoint_score: float) -> Tuple[PoseResult, List[int]]:
+    """The persons and keypoints of ``result`` that Persons messages carry, with their tracks."""
+    kept = [(Person(person.score, tuple(k for k in person.keypoints if k.score >= min_keypoint_score)), track)
+            for person, track in zip(result.persons, tracks) if person.score >= min_person_score]
+    return dataclasses.replace(result, persons=[person for person, _ in kept]), [track for _, track in kept]
+
+
 class ResultPublisher:
     """Publishes each camera's results with the node's live ``config`` (changed in place by parameter changes).
 
@@ -101,7 +110,8 @@ class ResultPublisher:
         if camera.depth is not None and config['publish_markers'] and publishers.markers.get_subscription_count() > 0:
             publishers.markers.publish(skeleton_markers(persons, config['marker_lifetime']))
         if hri is not None and tracks is not None:  # before drawing: bodies are cropped from the camera's pixels
-            hri.publish(msg.header, result, tracks, image, camera.tracker.active_ids, camera=camera.name)
+            shown, shown_tracks = confident(result, tracks, config['min_person_score'], config['min_keypoint_score'])
+            hri.publish(msg.header, shown, shown_tracks, image, camera.tracker.active_ids, camera=camera.name)
         if config['publish_annotated'] and publishers.annotated.get_subscription_count() > 0:
             publishers.annotated.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
                                                            msg.header))
