@@ -264,7 +264,8 @@ def test_bodies_are_the_persons_a_persons_message_carries():
     from tf_pose_ros.ros.result_publisher import confident
 
     def person(score, *keypoint_scores):
-        return Person(score, tuple(Keypoint(i, 'p%d' % i, 1.0, 2.0, s, 0.1, 0.2) for i, s in enumerate(keypoint_scores)))
+        return Person(score, tuple(Keypoint(i, 'p%d' % i, 1.0, 2.0, s, 0.1, 0.2)
+                                   for i, s in enumerate(keypoint_scores)))
     result = PoseResult([person(0.9, 0.5, 0.05), person(0.3, 0.8), person(0.6, 0.01)], (640, 480))
     shown, tracks = confident(result, [7, 8, 9], min_person_score=0.5, min_keypoint_score=0.1)
     assert tracks == [7, 9] and shown.image_size == (640, 480)
