@@ -154,6 +154,14 @@ class PoseEstimator:
                           ', '.join('%dx%d' % size for size in plan.sizes), seconds)
         return plan
 
+    def prepare(self, frame_sizes: Sequence[Tuple[int, int]]) -> float:
+        """Make the engine ready now for frames of ``frame_sizes`` (width, height), so their first frame
+        compiles nothing; returns the seconds it took (0 for sizes already seen or without keep_aspect)."""
+        before = self.compile_seconds
+        for frame_size in frame_sizes:
+            self.input_plan(frame_size)
+        return self.compile_seconds - before
+
     def infer(self, image) -> PoseResult:
         """Estimate the people in one image (BGR uint8 or see preprocess.to_bgr8 for others)."""
         return self.infer_batch([image])[0]

@@ -17,7 +17,7 @@ from tf_pose_ros.ros.node_parameters import cross_check, estimator_config, valid
 from tf_pose_ros.runtime.allocator import release_freed_memory
 from tf_pose_ros.runtime.compile_cache import cache_report
 from tf_pose_ros.runtime.gc_policy import freeze_loaded_objects
-from tf_pose_ros.runtime.warmup import warm_up_tracking
+from tf_pose_ros.runtime.warmup import prepare_camera_sizes, warm_up_tracking
 
 
 def describe_estimator(estimator: PoseEstimator) -> str:
@@ -97,7 +97,13 @@ class ModelSlot:
         running = self._estimator.config if self._estimator is not None else None
         if wanted != running and self.preloads:
             try:
-                self._preloaded = PoseEstimator.from_config(wanted)
+                estimator = PoseEstimator.from_config(wanted)
+                try:
+                    prepare_camera_sizes(estimator)  # a usual camera's first frame then compiles nothing
+                except Exception:
+                    estimator.close()
+                    raise
+                self._preloaded = estimator
             except Exception as err:  # a model that does not load keeps the running one
                 return 'cannot load the new configuration: %s' % err
         return ''

@@ -29,6 +29,16 @@ def warmup_image() -> np.ndarray:
     return image
 
 
+#: The frame shapes of most cameras, 4:3 (640x480) and 16:9 (1280x720, 848x480): with keep_aspect each
+#: has an input size of its own, made ready with the model so a camera's first frame compiles nothing.
+CAMERA_FRAME_SIZES = ((640, 480), (1280, 720))
+
+
+def prepare_camera_sizes(estimator) -> float:
+    """Ready ``estimator`` for the usual camera frame shapes (CAMERA_FRAME_SIZES); returns seconds taken."""
+    return estimator.prepare(CAMERA_FRAME_SIZES)
+
+
 def warm_up_tracking(persons: Sequence) -> float:
     """Run a throw-away tracker over ``persons`` twice (imports, assignment); returns seconds taken."""
     from tf_pose_ros.people.tracking import PoseTracker
@@ -52,9 +62,10 @@ class WarmupReport:
 def warm_up(estimator) -> WarmupReport:
     """What building ``estimator`` did (open the network, converting it on first use; compile every
     stage on the warm-up photo), plus warming the tracker."""
+    cameras = prepare_camera_sizes(estimator)  # converted here once, so a node's first start only compiles
     tracking = warm_up_tracking(estimator.warmup_persons)
     description = '%s at %dx%d (%s, %s, %s)' % (estimator.model, *estimator.resolution, estimator.backend,
                                                estimator.precision, estimator.device)
     return WarmupReport(description, len(estimator.warmup_persons),
                         {'network': estimator.network_seconds, 'first frame': estimator.warmup_seconds,
-                         'tracking': tracking})
+                         'camera sizes': cameras, 'tracking': tracking})
