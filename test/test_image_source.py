@@ -306,6 +306,20 @@ def test_every_executable_prints_help_and_exits(executable):
     assert time.monotonic() - started < 30
 
 
+def test_the_demo_runs_source_node_and_listener_to_the_end(tmp_path, ros_domain_id):
+    exe = os.path.join(os.path.dirname(sys.executable), 'tf_pose_demo')
+    if not os.path.exists(exe):
+        pytest.fail('%s missing: run `make setup`' % exe)
+    (tmp_path / 'frame_0099.jpg').write_bytes(b'from an earlier, longer run')
+    done = subprocess.run([exe, '--frames', '3', '--rate', '10', '--out-dir', str(tmp_path), '--timeout', '90'],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and 'Traceback' not in done.stderr, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = [line for line in done.stdout.splitlines() if line.startswith('received ')]
+    assert summary and ' 0 Persons messages' not in summary[0], done.stdout[-2000:]
+    frames = sorted(p.name for p in tmp_path.glob('frame_*.jpg'))
+    assert frames and 'frame_0099.jpg' not in frames  # the earlier run's images are gone
+
+
 def _best_effort_stream(ros_context, width, height, rate, count):
     """Run image_source best effort (depth 1) for ``count`` frames; (its output, the sequence numbers received)."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy

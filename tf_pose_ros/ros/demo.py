@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        figures = estimator.stats.snapshot()
+        figures = estimator.cameras[0].stats.snapshot()
         for node in (source, estimator, listener):
             node.destroy_node()
         rclpy.try_shutdown()
