@@ -26,9 +26,9 @@ ONE_EURO = 'one_euro'
 #: Every value of the ``smoothing`` setting.
 METHODS = (NONE, ONE_EURO)
 #: Defaults, chosen from `python -m tf_pose_ros.benchmarks.smoothing_bench --frames 60` (mobilenet_thin,
-#: CPU): on a still person with sensor noise (std 8 grey levels) keypoint jitter 1.37 px unfiltered,
-#: 0.43 px (31 %) at min_cutoff 0.5 / beta 5, with a lag of 23 ms (under one frame at 30 fps) on the
-#: demo clip. beta 0 smooths more (22 %) but lags 183 ms; beta 20 lags 10 ms but keeps 50 % of the jitter.
+#: CPU): on a still person with sensor noise (std 8 grey levels) min_cutoff 0.5 / beta 5 leaves 26-31 % of
+#: the unfiltered keypoint jitter (two runs), with a lag of 23 ms (under one frame at 30 fps) on the demo
+#: clip. beta 0 smooths a little more (22-23 %) but lags 150-180 ms; beta 20 lags 10 ms but keeps 39-50 %.
 DEFAULT_METHOD = ONE_EURO
 DEFAULT_MIN_CUTOFF = 0.5
 DEFAULT_BETA = 5.0
