@@ -203,7 +203,7 @@ def test_the_node_publishes_bodies_that_match_its_persons_and_end_them(ros_conte
         h.wait_for(lambda: h.peer.count_publishers('/humans/bodies/tracked') == 1, what='/humans/bodies/tracked')
         h.send(bgr8_to_image_msg(photo, h.header()))
         h.wait_for(lambda: len(node_bodies_topics(h.peer)) == 18, what='six bodies of three topics each')
-        bodies = h.node._results.hri.body_ids()
+        bodies = h.node.hri.body_ids()
         assert len(bodies) == 6
         types = dict(h.peer.get_topic_names_and_types())
         for body in bodies.values():
@@ -216,7 +216,7 @@ def test_the_node_publishes_bodies_that_match_its_persons_and_end_them(ros_conte
         # The people stay: the same bodies; each skeleton2d point is its Person's keypoint, matched by name
         # (both smoothed alike: smoothing is on by default).
         persons = h.send(bgr8_to_image_msg(photo, h.header()))
-        assert h.node._results.hri.body_ids() == bodies and len(persons.persons) == 6
+        assert h.node.hri.body_ids() == bodies and len(persons.persons) == 6
         h.wait_for(lambda: all(skeletons.get(b) for b in bodies.values()) and tracked, what='the skeletons')
         assert sorted(tracked[-1].ids) == sorted(bodies.values())
         for person in persons.persons:

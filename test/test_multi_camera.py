@@ -100,7 +100,7 @@ def test_each_camera_gets_its_own_persons_counters_and_tracks(cameras, astronaut
 
 def test_frames_arriving_together_are_inferred_in_one_batch_and_the_silent_camera_stalls_nobody(cameras, astronaut):
     node = cameras.h.node
-    batches = node._batches.snapshot()
+    batches = node.batches.snapshot()
     before = [c.stats.snapshot() for c in node.cameras]
     pairs = 12
     for _ in range(pairs):  # two cameras in step; the third never publishes
@@ -126,7 +126,7 @@ def test_frames_arriving_together_are_inferred_in_one_batch_and_the_silent_camer
     assert grown(RECEIVED) == [pairs, pairs, 0]
     assert [p + d for p, d in zip(processed, grown(DROPPED))] == [pairs, pairs, 0]
     assert processed[0] >= pairs // 3 and processed[1] >= pairs // 3 and processed[2] == 0, (processed, after)
-    now = node._batches.snapshot()
+    now = node.batches.snapshot()
     calls, batched = now['batches'] - batches.get('batches', 0), now['batched'] - batches.get('batched', 0)
     assert batched == sum(processed)
     # Once the batcher knows the cameras' rate it waits for the second frame of a pair: most pairs

@@ -57,6 +57,16 @@ class PoseNodeBase:
         """The node's cameras, in the order of image_topics (one, named '', without image_topics)."""
         return self._cameras
 
+    @property
+    def batches(self) -> PipelineStats:
+        """With several cameras: the network calls ('batches') and the frames they took ('batched')."""
+        return self._batches
+
+    @property
+    def hri(self) -> Optional[HriOutput]:
+        """The REP-155 body output while hri_output is on and the outputs exist, else None."""
+        return self._results.hri
+
     def camera_topic_name(self, camera: CameraInput) -> str:
         """The fully resolved topic a camera's frames come from (…/compressed with use_compressed)."""
         topic = camera.spec.image_topic + ('/compressed' if self.config['use_compressed'] else '')
