@@ -1,11 +1,13 @@
-"""A pose node in a real executor with a peer node that publishes frames and collects the results."""
+"""A pose node in a real executor with a peer node that publishes frames and collects the results; DDS
+participants of their own for tests of discovery."""
 
 import threading
 import time
+from contextlib import contextmanager
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -116,3 +118,46 @@ class Harness:
         self.executor.shutdown()
         self.node.destroy_node()
         self.peer.destroy_node()
+
+
+class Participants:
+    """rclpy contexts that are DDS participants of their own, and the nodes spun in them (separate_participants)."""
+
+    def __init__(self, contexts):
+        self.contexts = contexts
+        self._nodes, self._executors = [], []
+
+    def add(self, node):
+        """Own ``node`` (destroyed when the block ends); returns it."""
+        self._nodes.append(node)
+        return node
+
+    def spin(self):
+        """Spin every node added and not spinning yet, each in an executor of its context on a thread."""
+        for node in self._nodes[len(self._executors):]:
+            executor = SingleThreadedExecutor(context=node.context)
+            executor.add_node(node)
+            self._executors.append(executor)
+            threading.Thread(target=executor.spin, daemon=True).start()
+
+    def close(self):
+        for executor in self._executors:
+            executor.shutdown()
+        for node in self._nodes:
+            node.destroy_node()
+        for context in self.contexts:
+            context.try_shutdown()
+
+
+@contextmanager
+def separate_participants(domain_id, count=2):
+    """``count`` rclpy contexts on ``domain_id``: participants that discover each other as processes do."""
+    participants = Participants([])
+    try:
+        for _ in range(count):
+            context = rclpy.Context()
+            rclpy.init(context=context, domain_id=domain_id)
+            participants.contexts.append(context)
+        yield participants
+    finally:
+        participants.close()

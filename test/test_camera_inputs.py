@@ -9,7 +9,6 @@ real node in this process.
 import json
 import os
 import subprocess
-import threading
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -219,8 +218,7 @@ def test_a_client_that_waits_for_the_subscription_in_the_graph_gets_its_answer(r
     The photo (512x512 bgr8, 786 KB) is larger than Fast DDS's default shared-memory segment, and the
     client publishes reliable (rclpy's default), so auto moves the subscription to reliable meanwhile.
     """
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from node_harness import separate_participants
     from rclpy.node import Node
 
     from tf_pose_ros.msg import Persons
@@ -228,23 +226,13 @@ def test_a_client_that_waits_for_the_subscription_in_the_graph_gets_its_answer(r
     from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
     from tf_pose_ros.samples import astronaut_bgr
 
-    contexts, executors, nodes = [], [], []
-    try:
-        for _ in range(2):  # two contexts: two DDS participants, discovery as between processes
-            context = rclpy.Context()
-            rclpy.init(context=context, domain_id=ros_domain_id)
-            contexts.append(context)
-        pose = PoseEstimatorNode(context=contexts[0], namespace='/graph',
-                                 parameter_overrides=[Parameter('device', value='cpu')])
-        client = Node('client', namespace='/graph', context=contexts[1])
-        nodes += [pose, client]
+    with separate_participants(ros_domain_id) as graph:
+        pose = graph.add(PoseEstimatorNode(context=graph.contexts[0], namespace='/graph',
+                                           parameter_overrides=[Parameter('device', value='cpu')]))
+        client = graph.add(Node('client', namespace='/graph', context=graph.contexts[1]))
         answers = []
         client.create_subscription(Persons, '/graph/pose_estimator/persons', answers.append, 10)
-        for context, node in zip(contexts, nodes):
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-            executors.append(executor)
-            threading.Thread(target=executor.spin, daemon=True).start()
+        graph.spin()
 
         wait_for(lambda: client.get_subscriptions_info_by_topic('/graph/image_raw'), timeout=10,
                  what="the node's Image subscription in the graph")
@@ -262,10 +250,3 @@ def test_a_client_that_waits_for_the_subscription_in_the_graph_gets_its_answer(r
                  what='the Persons answer')
         assert [p for p in answers if p.header.stamp == msg.header.stamp][0].persons  # the astronaut
         assert pose.cameras[0].subscriptions.image.subscription is not None
-    finally:
-        for executor in executors:
-            executor.shutdown()
-        for node in nodes:
-            node.destroy_node()
-        for context in contexts:
-            context.try_shutdown()

@@ -36,8 +36,7 @@ def bodies_topics(node):
 
 
 def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id, estimator):
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from node_harness import separate_participants
     from rclpy.node import Node
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
@@ -50,15 +49,9 @@ def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id,
     photo = six_people_bgr()
     result = estimator.infer(photo)
     assert len(result.persons) == 6
-    contexts, executors, nodes = [], [], []
-    try:
-        for _ in range(2):
-            context = rclpy.Context()
-            rclpy.init(context=context, domain_id=ros_domain_id)
-            contexts.append(context)
-        source = Node('pose', namespace='/hri', context=contexts[0])
-        reader = Node('reader', namespace='/hri', context=contexts[1])
-        nodes += [source, reader]
+    with separate_participants(ros_domain_id) as graph:
+        source = graph.add(Node('pose', namespace='/hri', context=graph.contexts[0]))
+        reader = graph.add(Node('reader', namespace='/hri', context=graph.contexts[1]))
         output = HriOutput(source, prefix='/hri/humans/bodies')
         assert output.available
         got = {'tracked': [], 'skeleton': {}, 'roi': {}, 'cropped': {}}
@@ -70,11 +63,7 @@ def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id,
                     (got[kind] if body is None else got[kind].setdefault(body, [])).append(msg)
             return callback
         reader.create_subscription(hri_msgs.IdsList, '/hri/humans/bodies/tracked', keep('tracked'), 10)
-        for context, node in zip(contexts, nodes):
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-            executors.append(executor)
-            threading.Thread(target=executor.spin, daemon=True).start()
+        graph.spin()
         wait_for(lambda: reader.count_publishers('/hri/humans/bodies/tracked') == 1, timeout=10, what='/tracked')
 
         tracker = PoseTracker(max_age=2)
@@ -143,13 +132,6 @@ def test_six_people_give_six_bodies_that_go_when_the_people_leave(ros_domain_id,
                                      camera='back')) == sorted(front)
         output.destroy()
         assert np.isfinite(result.persons[0].score)
-    finally:
-        for executor in executors:
-            executor.shutdown()
-        for node in nodes:
-            node.destroy_node()
-        for context in contexts:
-            context.try_shutdown()
 
 
 def test_without_hri_msgs_it_says_so_once_and_runs_on(ros_context, monkeypatch, capfd):
