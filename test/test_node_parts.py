@@ -261,7 +261,7 @@ def test_diagnostics_settings_keep_the_order_readers_index_by():
 
 def test_bodies_are_the_persons_a_persons_message_carries():
     from tf_pose_ros.people import Keypoint, Person, PoseResult
-    from tf_pose_ros.ros.result_publisher import confident
+    from tf_pose_ros.ros.messages import confident
 
     def person(score, *keypoint_scores):
         return Person(score, tuple(Keypoint(i, 'p%d' % i, 1.0, 2.0, s, 0.1, 0.2)

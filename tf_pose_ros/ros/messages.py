@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from geometry_msgs.msg import Point
 
+from tf_pose_ros import people
 from tf_pose_ros.msg import Keypoint, Person, Persons
 from tf_pose_ros.people import PoseResult
 
@@ -45,3 +47,11 @@ def persons_msg(result: PoseResult, header, model: str, min_person_score: float 
             person_msg.x_max, person_msg.y_max = max(xs), max(ys)
         msg.persons.append(person_msg)
     return msg
+
+
+def confident(result: PoseResult, tracks: Sequence[int], min_person_score: float,
+              min_keypoint_score: float) -> Tuple[PoseResult, List[int]]:
+    """The persons and keypoints of ``result`` that persons_msg puts in a message, with their ``tracks``."""
+    kept = [(people.Person(person.score, tuple(k for k in person.keypoints if k.score >= min_keypoint_score)),
+             track) for person, track in zip(result.persons, tracks) if person.score >= min_person_score]
+    return dataclasses.replace(result, persons=[person for person, _ in kept]), [track for _, track in kept]

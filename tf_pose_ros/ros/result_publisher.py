@@ -9,16 +9,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional
 
 from tf_pose_ros.drawing import draw_persons
-from tf_pose_ros.people import Person, PoseResult
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.depth_input import DepthInput, stamp_ns
 from tf_pose_ros.ros.hri_output import HriOutput
 from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 from tf_pose_ros.ros.markers import skeleton_markers
-from tf_pose_ros.ros.messages import persons_msg
+from tf_pose_ros.ros.messages import confident, persons_msg
 from tf_pose_ros.streams.stats import PROCESSED
 
 LOG_THROTTLE_S = 5.0
@@ -60,14 +59,6 @@ class FrameTimes:
         return now - self.began + self.decoded - self.started
 
 
-def confident(result: PoseResult, tracks: Sequence[int], min_person_score: float,
-              min_keypoint_score: float) -> Tuple[PoseResult, List[int]]:
-    """The persons and keypoints of ``result`` that Persons messages carry, with their tracks."""
-    kept = [(Person(person.score, tuple(k for k in person.keypoints if k.score >= min_keypoint_score)), track)
-            for person, track in zip(result.persons, tracks) if person.score >= min_person_score]
-    return dataclasses.replace(result, persons=[person for person, _ in kept]), [track for _, track in kept]
-
-
 class ResultPublisher:
     """Publishes each camera's results with the node's live ``config`` (changed in place by parameter changes).
 
@@ -87,9 +78,8 @@ class ResultPublisher:
         config = self._config
         # Smoothing and REP-155 bodies follow tracks, so the tracker runs for them too; Person.id is the
         # track id only with tracking on.
-        hri = self.hri
-        tracks = camera.track(result.persons, config['tracking'] or camera.smoother is not None or hri is not None)
-        smoother = camera.smoother
+        hri, smoother = self.hri, camera.smoother  # read once: a parameter change may replace them meanwhile
+        tracks = camera.track(result.persons, config['tracking'] or smoother is not None or hri is not None)
         if smoother is not None and tracks is not None:
             result = smoother.smooth(result, tracks, stamp_ns(msg.header) * 1e-9)
         positions = self._lift(camera, camera.depth, msg.header, result) if camera.depth is not None else None
