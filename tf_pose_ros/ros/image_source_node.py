@@ -63,9 +63,14 @@ def parse_camera(source: str) -> Optional[Union[int, str]]:
     return None
 
 
+def camera_path(device: Union[int, str]) -> str:
+    """The device file of a camera: the path itself, or /dev/videoN for index N."""
+    return device if isinstance(device, str) else '/dev/video%d' % device
+
+
 def camera_name(device: Union[int, str]) -> str:
     """How errors and the log name a camera: 'camera:0 (/dev/video0)' or '/dev/video2'."""
-    return 'camera:%d (/dev/video%d)' % (device, device) if isinstance(device, int) else device
+    return 'camera:%d (%s)' % (device, camera_path(device)) if isinstance(device, int) else device
 
 
 class Camera:
@@ -85,9 +90,7 @@ class Camera:
         if not ok or frame is None:
             self.release()
             raise SourceError('camera %s cannot be opened or delivers no frame: it is missing, or busy in '
-                              'another program (`fuser %s` names it)' % (
-                                  self.name, self.device if isinstance(self.device, str) else
-                                  '/dev/video%d' % self.device))
+                              'another program (`fuser %s` names it)' % (self.name, camera_path(self.device)))
         self.first: Optional[np.ndarray] = frame
         #: The size the device delivers, which may differ from the one asked for.
         self.size = (frame.shape[1], frame.shape[0])
