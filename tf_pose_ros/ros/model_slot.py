@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 from tf_pose_ros.config import format_resolution
 from tf_pose_ros.estimator import PoseEstimator
-from tf_pose_ros.ros.node_parameters import cross_check, estimator_config, validate
+from tf_pose_ros.ros.node_parameters import cross_check, estimator_config, runs_tracker, validate
 from tf_pose_ros.runtime.allocator import release_freed_memory
 from tf_pose_ros.runtime.compile_cache import cache_report
 from tf_pose_ros.runtime.gc_policy import freeze_loaded_objects
@@ -70,7 +70,7 @@ class ModelSlot:
         self._swap(estimator)
         self._logger.info('loaded %s' % describe_estimator(estimator))
         self._logger.info(cache_report())
-        if config['tracking']:  # its first update imports the assignment solver: not on a camera frame
+        if runs_tracker(config):  # its first update imports the assignment solver: not on a camera frame
             warm_up_tracking(estimator.warmup_persons)
         return True
 

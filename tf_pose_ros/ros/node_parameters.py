@@ -149,6 +149,11 @@ def help_rows() -> List[Tuple[str, Any, str]]:
     return [(p.name, p.default, p.description) for p in PARAMS]
 
 
+def runs_tracker(values: Dict[str, Any]) -> bool:
+    """Whether the node tracks people: for Person ids, for smoothing along tracks or for REP-155 bodies."""
+    return bool(values['tracking'] or values['smoothing'] != smoothing.NONE or values['hri_output'])
+
+
 def normalize(name: str, value: Any) -> Any:
     """A parameter value in comparable form: number arrays become tuples of floats."""
     spec = PARAMS_BY_NAME.get(name)

@@ -18,6 +18,7 @@ from tf_pose_ros.ros.hri_output import HriOutput
 from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 from tf_pose_ros.ros.markers import skeleton_markers
 from tf_pose_ros.ros.messages import confident, persons_msg
+from tf_pose_ros.ros.node_parameters import runs_tracker
 from tf_pose_ros.streams.stats import PROCESSED
 
 LOG_THROTTLE_S = 5.0
@@ -76,10 +77,9 @@ class ResultPublisher:
         """Track, lift into 3D and publish one camera's result; record its latency and where it went."""
         inferred = time.monotonic()
         config = self._config
-        # Smoothing and REP-155 bodies follow tracks, so the tracker runs for them too; Person.id is the
-        # track id only with tracking on.
+        # Person.id is the track id only with tracking on; smoothing and REP-155 bodies use tracks regardless.
         hri, smoother = self.hri, camera.smoother  # read once: a parameter change may replace them meanwhile
-        tracks = camera.track(result.persons, config['tracking'] or smoother is not None or hri is not None)
+        tracks = camera.track(result.persons, runs_tracker(config))
         if smoother is not None and tracks is not None:
             result = smoother.smooth(result, tracks, stamp_ns(msg.header) * 1e-9)
         positions = self._lift(camera, camera.depth, msg.header, result) if camera.depth is not None else None
