@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,6 +23,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from tf_pose_ros.parts import PART_NAMES
 from tf_pose_ros.people import Person, PoseResult
+from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
 
 #: Where REP-155 puts bodies.
 BODIES = '/humans/bodies'
@@ -43,6 +45,7 @@ def hri_msgs_available() -> bool:
     return True
 
 
+@lru_cache(maxsize=1)  # built once, not per person and frame
 def skeleton_index() -> Dict[int, int]:
     """OpenPose COCO-18 part id -> index in Skeleton2D.skeleton, matched by the parts' names."""
     from hri_msgs.msg import Skeleton2D
@@ -160,7 +163,8 @@ class HriOutput:
         ``track_ids``: each person's track (in ``result.persons`` order). ``active_tracks``: the
         tracks alive now (the tracker's ``active_ids``; default ``track_ids``): a body lives while its
         track does, so a person missed for a frame or two keeps their body. ``image``: the BGR frame
-        for ``cropped`` (None: no cropped image). Track ids are per camera: with several cameras
+        for ``cropped``, published while
+        someone subscribes (None: no cropped image). Track ids are per camera: with several cameras
         each names its own (its tracker's ids), and a frame ends only that camera's lost bodies.
         """
         if not self.available:
@@ -168,15 +172,13 @@ class HriOutput:
         alive = set(track_ids if active_tracks is None else active_tracks) | set(track_ids)
         for key in [k for k in self._bodies if k[0] == camera and k[1] not in alive]:
             self._end(key)
-        from tf_pose_ros.ros.image_conversion import bgr8_to_image_msg
-
         for person, track in zip(result.persons, track_ids):
             if not person.keypoints:
                 continue
             body = self._bodies.get((camera, track)) or self._start((camera, track))
             body.skeleton.publish(skeleton_msg(person, result.image_size, header))
             body.roi.publish(roi_msg(person, result.image_size, header))
-            if image is not None:
+            if image is not None and body.cropped.get_subscription_count() > 0:  # a copy of pixels: only when read
                 body.cropped.publish(bgr8_to_image_msg(cropped(image, person), header))
         from hri_msgs.msg import IdsList
 
