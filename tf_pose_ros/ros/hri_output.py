@@ -163,9 +163,9 @@ class HriOutput:
         ``track_ids``: each person's track (in ``result.persons`` order). ``active_tracks``: the
         tracks alive now (the tracker's ``active_ids``; default ``track_ids``): a body lives while its
         track does, so a person missed for a frame or two keeps their body. ``image``: the BGR frame
-        for ``cropped``, published while
-        someone subscribes (None: no cropped image). Track ids are per camera: with several cameras
-        each names its own (its tracker's ids), and a frame ends only that camera's lost bodies.
+        for ``cropped``, published while someone subscribes (None: no cropped image). Track ids are
+        per camera: with several cameras each names its own (its tracker's ids), and a frame ends only
+        that camera's lost bodies.
         """
         if not self.available:
             return []
