@@ -35,18 +35,44 @@ def test_keep_aspect_follows_the_decoder_unless_set():
         EstimatorConfig(keep_aspect='sometimes')
 
 
-def test_explicit_settings_beat_the_preset():
+def test_a_preset_runs_its_bf16_form_where_bf16_is_native_and_explicit_settings_win():
     fast = EstimatorConfig(preset='fast')
-    assert (fast.run_precision, fast.run_scales, fast.run_flip) == (
-        PRESETS['fast']['precision'], PRESETS['fast']['scales'], PRESETS['fast']['flip'])
+    for native, form in ((False, 'fp32'), (True, 'bf16')):
+        assert fast.with_preset(native_bf16=native).preset_values(native) == PRESETS['fast'][form]
+    # Unresolved, a config answers with the fp32 form (what runs everywhere).
+    assert (fast.run_precision, fast.run_scales, fast.run_flip) == ('fp32', (0.6875,), False)
+    default = EstimatorConfig().with_preset(True)
+    assert (default.precision, default.scales) == ('bf16', (1.25,))
     mine = EstimatorConfig(preset='fast', precision='fp32', scales='1.0,0.5', flip='true')
-    assert (mine.run_precision, mine.run_scales, mine.run_flip) == ('fp32', (1.0, 0.5), True)
+    assert mine.with_preset(True).preset_values(True) == {'precision': 'fp32', 'scales': (1.0, 0.5), 'flip': True}
+    # An explicit precision picks its own form: fp32 runs the default's fp32 scales, bf16 its bf16 ones.
+    assert EstimatorConfig(precision='fp32').with_preset(True).scales == (1.0,)
+    assert EstimatorConfig(precision='bf16').with_preset(False).scales == (1.25,)
+    # The original decoder's default stays the original's settings on any machine.
+    original = EstimatorConfig(decoder='original').with_preset(True)
+    assert (original.precision, original.scales, original.flip) == ('fp32', (1.0,), False)
     accurate = EstimatorConfig(preset='accurate', flip=False)
-    assert accurate.run_flip is False and accurate.run_scales == PRESETS['accurate']['scales']
+    assert accurate.run_flip is False and accurate.with_preset(True).scales == (1.0, 1.5)
+    assert accurate.with_preset(True).precision == 'fp32'
     # A preset set later (eval --compare preset=...) still fills what was left unset.
-    assert EstimatorConfig().replace(preset='fast').run_precision == PRESETS['fast']['precision']
+    assert EstimatorConfig().replace(preset='fast').with_preset(True).scales == (0.9375,)
     with pytest.raises(ConfigError, match='preset'):
         EstimatorConfig(preset='fastest')
+
+
+def test_the_estimator_runs_the_preset_form_its_engine_has(mobilenet_thin_path):
+    from tf_pose_ros.engines import native_bf16, resolve_preset
+    from tf_pose_ros.engines.openvino_engine import supported_precisions
+
+    config = EstimatorConfig(device='cpu')
+    assert native_bf16(config) == ('bf16' in supported_precisions())
+    assert resolve_preset(config) == config.with_preset(native_bf16(config))
+    # Engines that run fp32 only never get the bf16 form, nor a model whose fp32 engine is another
+    # (mobilenet_v2_small: LiteRT); explicit settings are left as they are.
+    assert native_bf16(config.replace(backend='litert')) is False
+    assert native_bf16(config.replace(model='mobilenet_v2_small')) is False
+    explicit = config.replace(precision='fp32', scales='1.0', flip='false')
+    assert resolve_preset(explicit) is explicit
 
 
 def test_eval_compare_parses_a_preset():
@@ -57,10 +83,10 @@ def test_eval_compare_parses_a_preset():
     args = build_parser().parse_args(['eval', '--annotations', 'a.json', '--images', '.', '--compare', 'preset=fast'])
     base = config_from_args(args)
     fast = base.replace(**parse_overrides(args.compare[0])[0])
-    assert base.run_precision == 'fp32' and fast.run_precision == PRESETS['fast']['precision']
+    assert (base.preset, fast.preset) == ('default', 'fast') and fast.with_preset(True).scales == (0.9375,)
     explicit = config_from_args(build_parser().parse_args(['eval', '--annotations', 'a.json', '--images', '.',
                                                            '--precision', 'fp32', '--preset', 'fast']))
-    assert explicit.run_precision == 'fp32'
+    assert explicit.with_preset(True).precision == 'fp32'
 
 
 def test_mirror_tables_swap_sides_and_are_an_involution():
@@ -81,7 +107,8 @@ def _mirrored(person, width):
 def flip_estimator(mobilenet_thin_path):
     from tf_pose_ros.estimator import PoseEstimator
 
-    return PoseEstimator('mobilenet_thin', device='cpu', backend='openvino', flip=True)
+    # fp32, as before presets had a bf16 form: the mirror's arithmetic is checked, not the precision.
+    return PoseEstimator('mobilenet_thin', device='cpu', backend='openvino', flip=True, precision='fp32')
 
 
 def test_flip_tta_gives_mirrored_people_on_a_mirrored_image(flip_estimator, astronaut):
@@ -104,7 +131,7 @@ def test_flip_tta_gives_mirrored_people_on_a_mirrored_image(flip_estimator, astr
 def test_flip_tta_changes_little_on_the_astronaut(flip_estimator, mobilenet_thin_path, astronaut):
     from tf_pose_ros.estimator import PoseEstimator
 
-    plain = PoseEstimator('mobilenet_thin', device='cpu', backend='openvino').infer(astronaut).persons
+    plain = PoseEstimator('mobilenet_thin', device='cpu', backend='openvino', precision='fp32').infer(astronaut).persons
     flipped = flip_estimator.infer(astronaut).persons
     assert len(plain) == len(flipped) == 1
     nose = [p.keypoint(PART_IDS['nose']) for p in (plain[0], flipped[0])]

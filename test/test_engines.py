@@ -52,7 +52,8 @@ def tf_reference(mobilenet_thin_path, astronaut, paf_vectors):
 @pytest.mark.parametrize('backend', CPU_BACKENDS)
 def test_cpu_engines_find_tensorflows_people(backend, tf_reference):
     photos, reference = tf_reference
-    estimator = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend=backend)
+    estimator = PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', backend=backend,
+                              precision='fp32')
     assert (estimator.backend, estimator.precision, estimator.device) == (backend, 'fp32', '/CPU:0')
     for name, image in photos.items():
         result = estimator.infer(image)
@@ -169,7 +170,7 @@ def test_conversion_cache_is_reused_rebuilt_when_corrupt_and_replaced_when_stale
     weights.parent.mkdir()
     weights.write_bytes(mobilenet_thin_path.read_bytes())
     config = EstimatorConfig(model='custom', model_path=str(weights), resolution='432x368', backend=backend,
-                             keep_aspect=False)  # one input size: one conversion
+                             keep_aspect=False, scales='1.0')  # one input size: one conversion
     PoseEstimator.from_config(config).close()
     cache_dir = weights.parent / 'converted'
     manifest, content = _entry(cache_dir, backend)

@@ -92,7 +92,11 @@ def test_diagnostics(harness, astronaut):
     status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
     values = {kv.key: kv.value for kv in status.values}
     assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
-    assert values['backend'] == harness.node.estimator.backend and values['precision'] == 'fp32'
+    from tf_pose_ros.engines import native_bf16
+
+    # The default preset runs bf16 where the engine has it natively, fp32 elsewhere.
+    assert values['backend'] == harness.node.estimator.backend
+    assert values['precision'] == ('bf16' if native_bf16(harness.node.estimator.requested) else 'fp32')
     assert int(values[PROCESSED]) >= 1 and float(values['pipeline_ms_mean']) > 0
     for key in (RECEIVED, DROPPED, INVALID, 'rate_hz', 'latency_ms_mean', 'latency_ms_p99'):
         assert key in values
@@ -181,7 +185,12 @@ def test_a_1280x720_stream_runs_an_aspect_true_input(harness, astronaut):
     harness.wait_for(lambda: len(harness.diagnostics) >= 1, what='diagnostics')
     status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
     values = {kv.key: kv.value for kv in status.values}
-    assert (values['input'], values['resolution'], values['preset']) == ('528x304', '432x368', 'default')
+    from tf_pose_ros.decoders.original.maps import scale_resolutions
+
+    # 528x304 is 16:9 at 432x368's pixel count; the preset's scale applies to it (bf16 form: 1.25).
+    sizes = scale_resolutions((528, 304), harness.node.estimator.config.scales)
+    assert (values['input'], values['resolution'], values['preset']) == (
+        ', '.join('%dx%d' % size for size in sizes), '432x368', 'default')
 
 
 def _set(harness, name, value):

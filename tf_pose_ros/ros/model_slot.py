@@ -94,7 +94,7 @@ class ModelSlot:
             wanted = estimator_config(config)
         except ValueError as err:
             return str(err)
-        running = self._estimator.config if self._estimator is not None else None
+        running = self._estimator.requested if self._estimator is not None else None
         if wanted != running and self.preloads:
             try:
                 estimator = PoseEstimator.from_config(wanted)

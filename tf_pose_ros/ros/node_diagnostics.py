@@ -35,7 +35,7 @@ class ModelSettings:
     upsample_ratio: str
     # Reported after the camera's input (see the module docstring):
     interpolation: str
-    input: str  # the network input of the latest frame (with keep_aspect it follows the frame's shape)
+    input: str  # the network input(s) of the latest frame, one per scale (with keep_aspect in the frame's shape)
     preset: str
 
     @classmethod
@@ -46,7 +46,8 @@ class ModelSettings:
                    resolution=config['resolution'] or 'model default', decoder=config['decoder'],
                    upsample_ratio='%g' % getattr(estimator, 'upsample_ratio', config['upsample_ratio']),
                    interpolation=getattr(estimator, 'interpolation', config['interpolation']),
-                   input=format_resolution(estimator.last_input) if estimator is not None else 'none',
+                   input=(', '.join(map(format_resolution, estimator.last_sizes)) if estimator is not None
+                          else 'none'),
                    preset=config['preset'])
 
 
