@@ -35,19 +35,20 @@ def test_keep_aspect_follows_the_decoder_unless_set():
         EstimatorConfig(keep_aspect='sometimes')
 
 
-def test_a_preset_runs_its_bf16_form_where_bf16_is_native_and_explicit_settings_win():
+def test_a_preset_runs_its_bf16_form_where_bf16_is_fast_and_explicit_settings_win():
     fast = EstimatorConfig(preset='fast')
-    for native, form in ((False, 'fp32'), (True, 'bf16')):
-        assert fast.with_preset(native_bf16=native).preset_values(native) == PRESETS['fast'][form]
-    # Unresolved, a config answers with the fp32 form (what runs everywhere).
+    for bf16, form in ((False, 'fp32'), (True, 'bf16')):
+        assert fast.with_preset(fast_bf16=bf16).preset_values(bf16) == PRESETS['fast'][form]
+    # Left to the preset, a config answers with the fp32 form (what runs everywhere).
     assert (fast.run_precision, fast.run_scales, fast.run_flip) == ('fp32', (0.6875,), False)
     default = EstimatorConfig().with_preset(True)
     assert (default.precision, default.scales) == ('bf16', (1.25,))
     mine = EstimatorConfig(preset='fast', precision='fp32', scales='1.0,0.5', flip='true')
     assert mine.with_preset(True).preset_values(True) == {'precision': 'fp32', 'scales': (1.0, 0.5), 'flip': True}
-    # An explicit precision picks its own form: fp32 runs the default's fp32 scales, bf16 its bf16 ones.
+    # An explicit precision runs the fp32 form's scales, so precisions compare at one input size.
     assert EstimatorConfig(precision='fp32').with_preset(True).scales == (1.0,)
-    assert EstimatorConfig(precision='bf16').with_preset(False).scales == (1.25,)
+    assert EstimatorConfig(precision='bf16').with_preset(True).scales == (1.0,)
+    assert EstimatorConfig(preset='fast', precision='bf16').with_preset(True).scales == (0.6875,)
     # The original decoder's default stays the original's settings on any machine.
     original = EstimatorConfig(decoder='original').with_preset(True)
     assert (original.precision, original.scales, original.flip) == ('fp32', (1.0,), False)
@@ -61,18 +62,24 @@ def test_a_preset_runs_its_bf16_form_where_bf16_is_native_and_explicit_settings_
 
 
 def test_the_estimator_runs_the_preset_form_its_engine_has(mobilenet_thin_path):
-    from tf_pose_ros.engines import native_bf16, resolve_preset
-    from tf_pose_ros.engines.openvino_engine import supported_precisions
+    from tf_pose_ros.engines import fast_bf16, resolve_preset
+    from tf_pose_ros.engines.openvino_engine import bf16_is_fast, supported_precisions
+    from tf_pose_ros.estimator import PoseEstimator
 
     config = EstimatorConfig(device='cpu')
-    assert native_bf16(config) == ('bf16' in supported_precisions())
-    assert resolve_preset(config) == config.with_preset(native_bf16(config))
+    assert fast_bf16(config) == bf16_is_fast() and (not bf16_is_fast() or 'bf16' in supported_precisions())
+    assert resolve_preset(config) == config.with_preset(fast_bf16(config))
     # Engines that run fp32 only never get the bf16 form, nor a model whose fp32 engine is another
     # (mobilenet_v2_small: LiteRT); explicit settings are left as they are.
-    assert native_bf16(config.replace(backend='litert')) is False
-    assert native_bf16(config.replace(model='mobilenet_v2_small')) is False
+    assert fast_bf16(config.replace(backend='litert')) is False
+    assert fast_bf16(config.replace(model='mobilenet_v2_small')) is False
     explicit = config.replace(precision='fp32', scales='1.0', flip='false')
     assert resolve_preset(explicit) is explicit
+    # The keyword constructor leaves scales to the preset as the config does.
+    estimator = PoseEstimator('mobilenet_thin', device='cpu', preset='accurate')
+    assert (estimator.scales, estimator.requested.scales) == ((1.0, 1.5), ())
+    assert estimator.last_sizes == ((432, 368), (640, 544)) and estimator.precision == 'fp32'
+    estimator.close()
 
 
 def test_eval_compare_parses_a_preset():

@@ -123,9 +123,10 @@ def test_each_weak_peak_joins_one_person_only():
 def estimators(mobilenet_thin_path):
     from tf_pose_ros.estimator import PoseEstimator
 
-    # The same network input for both (the input shape is test_accuracy.py's): the decoders compared.
-    made = {name: PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder=name, keep_aspect=False)
-            for name in DECODERS}
+    # The same network input for both, fp32 at 432x368 (the input shape is test_accuracy.py's, the
+    # presets' forms test_accuracy.py's too): the decoders compared.
+    made = {name: PoseEstimator('mobilenet_thin', resolution='432x368', device='cpu', decoder=name, keep_aspect=False,
+                                precision='fp32') for name in DECODERS}
     yield made
     for estimator in made.values():
         estimator.close()

@@ -92,11 +92,11 @@ def test_diagnostics(harness, astronaut):
     status = [s for m in harness.diagnostics for s in m.status if s.name.startswith('/raw/pose_estimator')][-1]
     values = {kv.key: kv.value for kv in status.values}
     assert values['model'] == 'mobilenet_thin' and values['device'] == '/CPU:0'
-    from tf_pose_ros.engines import native_bf16
+    from tf_pose_ros.engines import fast_bf16
 
-    # The default preset runs bf16 where the engine has it natively, fp32 elsewhere.
+    # The default preset runs bf16 where bf16 runs fast on the engine, fp32 elsewhere.
     assert values['backend'] == harness.node.estimator.backend
-    assert values['precision'] == ('bf16' if native_bf16(harness.node.estimator.requested) else 'fp32')
+    assert values['precision'] == ('bf16' if fast_bf16(harness.node.estimator.requested) else 'fp32')
     assert int(values[PROCESSED]) >= 1 and float(values['pipeline_ms_mean']) > 0
     for key in (RECEIVED, DROPPED, INVALID, 'rate_hz', 'latency_ms_mean', 'latency_ms_p99'):
         assert key in values
@@ -198,7 +198,10 @@ def _set(harness, name, value):
 
     client = AsyncParameterClient(harness.peer, harness.node.get_fully_qualified_name())
     assert client.wait_for_services(timeout_sec=10.0)
-    future = client.set_parameters([Parameter(name, value=value)])
+    # An empty list has no element type to tell: it takes the declared parameter's.
+    parameter = (Parameter(name, harness.node.get_parameter(name).type_, []) if value == []
+                 else Parameter(name, value=value))
+    future = client.set_parameters([parameter])
     harness.wait_for(future.done, timeout=60.0, what='set_parameters response')
     return future.result().results[0]
 
@@ -254,6 +257,13 @@ def test_backend_and_precision_reload_and_same_values_reload_nothing(harness, as
     result = _set(harness, 'backend', 'cuda')
     assert not result.successful and 'expected one of auto, tensorflow, openvino, litert, torch' in result.reason
     assert _set(harness, 'backend', 'auto').successful
+    # Settings that resolve to what runs already reload nothing: the preset's scales and precision
+    # written out, then left to the preset again.
+    running = harness.node.estimator
+    for name, value in (('scales', list(running.config.scales)), ('precision', running.precision),
+                        ('precision', ''), ('scales', [])):
+        assert _set(harness, name, value).successful
+        assert harness.node.estimator is running, (name, value)
 
 
 def test_reloads_give_the_old_network_back(harness):

@@ -84,7 +84,8 @@ def test_warmup_command_converts_compiles_and_says_where(capsys, tmp_path, mobil
     with caplog.at_level(logging.INFO, logger='tf_pose_ros'):
         assert main(['warmup', '--model-path', str(weights), '--backend', 'openvino', '--device', 'cpu']) == 0
     out = capsys.readouterr().out
-    assert 'warmed up custom at 432x368 (openvino, %s' % run.precision in out
+    scale = '' if run.scales == (1.0,) else ', scale %g' % run.scales[0]
+    assert 'warmed up custom at 432x368%s (openvino, %s' % (scale, run.precision) in out
     assert '3 people on the warm-up photo' in out and 'compiled code cached in' in out
     messages = [record.getMessage() for record in caplog.records]
     assert any(m.startswith('converting %s for openvino at %s (first use' % (weights, size)) for m in messages)

@@ -17,6 +17,7 @@ from tf_pose_ros.config import (
     SWITCH_CHOICES,
     EstimatorConfig,
     format_resolution,
+    format_scales,
     parse_resolution,
 )
 from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
@@ -184,7 +185,7 @@ def _cmd_bench(args) -> int:
     row = bench.measure(estimator, image, frames=args.frames)
     row.update(model=estimator.model, resolution=format_resolution(estimator.resolution),
                upsample_ratio=estimator.upsample_ratio, device=estimator.device, backend=estimator.backend,
-               precision=estimator.precision, frames=args.frames)
+               precision=estimator.precision, scales=list(estimator.scales), frames=args.frames)
     if args.json:
         print(json.dumps(row, indent=1))
     else:
@@ -384,10 +385,11 @@ def _describe_estimator(estimator, label: str) -> str:
     config = getattr(estimator, 'config', None)
     if config is None or label != 'flags':
         return label
-    return '%s %s %s ratio %g %s%s%s' % (
-        config.model, config.decoder, getattr(estimator, 'precision', config.run_precision), config.map_ratio,
-        config.resize_interpolation, ' aspect' if config.run_keep_aspect else '',
-        ' flip' if config.run_flip else '')
+    scales = format_scales(config.run_scales)
+    return '%s %s %s%s ratio %g %s%s%s' % (
+        config.model, config.decoder, getattr(estimator, 'precision', config.run_precision),
+        ' ' + scales if scales else '', config.map_ratio, config.resize_interpolation,
+        ' aspect' if config.run_keep_aspect else '', ' flip' if config.run_flip else '')
 
 
 def _cmd_models(args) -> int:

@@ -27,10 +27,11 @@ SWITCH_CHOICES = ('auto', 'true', 'false')
 #: One word for a measured speed/accuracy trade-off (docs/accuracy-presets.md).
 PRESET_CHOICES = ('fast', 'default', 'accurate')
 #: What each preset sets, unless the setting is given explicitly: precision, scales, flip. Each
-#: preset comes in two forms, the best AP measured within its time on the development set
-#: (docs/accuracy-presets.md): 'bf16' where the engine runs bf16 natively (OpenVINO on a CPU with
-#: AVX512_BF16 or AMX; torch on a CUDA GPU with bf16), which is about twice as fast and so affords
-#: more input pixels, and 'fp32' elsewhere. No model's resolution or weights are named.
+#: preset names a time (fast: at most half the original's, default: at most 1.1x, accurate: about
+#: 4x) and comes in two forms, the best AP measured within it on the development set
+#: (docs/accuracy-presets.md): 'bf16' where the preset chooses the precision and bf16 runs fast
+#: here (engines.fast_bf16), since half the time buys more input pixels, and 'fp32' otherwise (an
+#: explicit precision included). No model's resolution or weights are named.
 PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
     'fast': {'fp32': {'precision': 'fp32', 'scales': (0.6875,), 'flip': False},
              'bf16': {'precision': 'bf16', 'scales': (0.9375,), 'flip': False}},
@@ -77,6 +78,14 @@ def parse_resolution(value) -> Tuple[int, int]:
 def format_resolution(resolution: Tuple[int, int]) -> str:
     """(432, 368) -> '432x368'."""
     return '%dx%d' % tuple(resolution)
+
+
+def format_scales(scales) -> str:
+    """'' for the single scale 1, else 'scale 1.25' or 'scales 1, 1.5' (for logs and table rows)."""
+    scales = tuple(scales)
+    if scales == (1.0,):
+        return ''
+    return '%s %s' % ('scale' if len(scales) == 1 else 'scales', ', '.join('%g' % scale for scale in scales))
 
 
 def parse_device(device: str) -> Tuple[str, Optional[int]]:
@@ -277,41 +286,40 @@ class EstimatorConfig:
         spec = MODELS.get(self.model) if not self.model_path else None
         return (spec or get_spec(DEFAULT_MODEL)).default_resolution
 
-    def preset_form(self, native_bf16: bool) -> str:
-        """The form of the preset that runs (PRESETS): the precision's own where ``precision`` is given
-        ('fp32', or 'bf16' for bf16 and fp16), else 'bf16' where the engine runs bf16 natively.
-        The original decoder's default preset stays fp32 at one scale: the original's settings."""
-        if self.precision:
-            return 'fp32' if self.precision == 'fp32' else 'bf16'
-        if self.decoder == 'original' and self.preset == 'default':
+    def preset_form(self, fast_bf16: bool) -> str:
+        """The form of the preset that runs (PRESETS): 'bf16' where ``precision`` is left to the preset
+        and bf16 runs fast here, else 'fp32'. The original decoder's default preset is always 'fp32'
+        (fp32 at one scale: the original's settings)."""
+        if self.precision or (self.decoder == 'original' and self.preset == 'default'):
             return 'fp32'
-        return 'bf16' if native_bf16 else 'fp32'
+        return 'bf16' if fast_bf16 else 'fp32'
 
-    def preset_values(self, native_bf16: bool) -> Dict[str, Any]:
+    def preset_values(self, fast_bf16: bool) -> Dict[str, Any]:
         """precision, scales and flip as they run: each given setting, else the preset's form's."""
-        chosen = PRESETS[self.preset][self.preset_form(native_bf16)]
+        chosen = PRESETS[self.preset][self.preset_form(fast_bf16)]
         return {'precision': self.precision or chosen['precision'], 'scales': self.scales or chosen['scales'],
                 'flip': chosen['flip'] if self.flip is None else self.flip}
 
-    def with_preset(self, native_bf16: bool) -> 'EstimatorConfig':
-        """This config with preset_values written in (engines.resolve_preset asks the engine for ``native_bf16``)."""
-        return self.replace(**self.preset_values(native_bf16))
+    def with_preset(self, fast_bf16: bool) -> 'EstimatorConfig':
+        """This config with preset_values written in (engines.resolve_preset asks the engine for ``fast_bf16``)."""
+        return self.replace(**self.preset_values(fast_bf16))
 
-    # Before with_preset has filled them, the run_ values are the preset's fp32 form's.
+    # The run_ values are what runs once with_preset has filled the preset's settings in (the estimator
+    # does, as PoseEstimator.config); on a config left to the preset they answer for its fp32 form.
     @property
     def run_precision(self) -> str:
-        """The precision run: ``precision``, or the preset's."""
-        return self.preset_values(native_bf16=False)['precision']
+        """The precision run: ``precision``, or the preset's (see above)."""
+        return self.preset_values(fast_bf16=False)['precision']
 
     @property
     def run_scales(self) -> Tuple[float, ...]:
-        """The scales run: ``scales``, or the preset's."""
-        return self.preset_values(native_bf16=False)['scales']
+        """The scales run: ``scales``, or the preset's (see above)."""
+        return self.preset_values(fast_bf16=False)['scales']
 
     @property
     def run_flip(self) -> bool:
-        """Whether the mirrored frame runs too: ``flip``, or the preset's."""
-        return self.preset_values(native_bf16=False)['flip']
+        """Whether the mirrored frame runs too: ``flip``, or the preset's (see above)."""
+        return self.preset_values(fast_bf16=False)['flip']
 
     @property
     def run_keep_aspect(self) -> bool:
@@ -339,11 +347,12 @@ class EstimatorConfig:
         return replace(self, **changes)
 
     def describe(self) -> str:
-        """One line for logs: model, resolution, engine, precision and decoder."""
-        return '%s at %s%s, backend %s, %s, decoder %s, preset %s%s' % (
+        """One line for logs: model, resolution, scales, engine, precision and decoder."""
+        scales = format_scales(self.run_scales)
+        return '%s at %s%s%s, backend %s, %s, decoder %s, preset %s%s' % (
             self.model, format_resolution(self.input_resolution), ' (pixel budget, aspect kept)'
-            if self.run_keep_aspect else '', self.backend, self.run_precision, self.decoder, self.preset,
-            ', flip' if self.run_flip else '')
+            if self.run_keep_aspect else '', ', ' + scales if scales else '', self.backend, self.run_precision,
+            self.decoder, self.preset, ', flip' if self.run_flip else '')
 
 
 def aspect_input_size(budget: Tuple[int, int], frame_size: Tuple[int, int]) -> Tuple[int, int]:

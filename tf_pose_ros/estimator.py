@@ -70,7 +70,7 @@ class PoseEstimator:
 
     def __init__(self, model: str = DEFAULT_MODEL, model_path: Optional[str] = None,
                  resolution=None, upsample_ratio: Optional[float] = None, device: str = 'auto',
-                 model_dir: Optional[str] = None, scales: Sequence[float] = (1.0,),
+                 model_dir: Optional[str] = None, scales: Sequence[float] = (),
                  backend: str = 'auto', precision: str = '', threads: int = 0,
                  decoder: str = registry.DEFAULT_DECODER, interpolation: str = 'auto', keep_aspect=None,
                  flip=None, preset: str = 'default'):
@@ -104,10 +104,9 @@ class PoseEstimator:
         self.flip = config.run_flip
         self.keep_aspect = config.run_keep_aspect
         self._plans: Dict[Tuple[int, int], InputPlan] = {}
-        #: The network input (width, height) of the last frame inferred (the resolution until then).
-        self.last_input: Tuple[int, int] = self.resolution
-        #: The network input sizes that frame ran at: one per scale.
-        self.last_sizes: Tuple[Tuple[int, int], ...] = (self.resolution,)
+        #: The network input (width, height) of the last frame inferred and the sizes it ran at, one
+        #: per scale (until a frame comes: those of a frame of ``resolution``'s size).
+        self.last_input, self.last_sizes = self._unseen_input()
         self.decoder = registry.make_decoder(config.decoder)
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
@@ -122,6 +121,7 @@ class PoseEstimator:
             registry.warmup(config.decoder)
             #: The people found on the warm-up photo (the tracker's warm-up uses them).
             self.warmup_persons = self.infer(warm).persons
+            self.last_input, self.last_sizes = self._unseen_input()  # the warm-up photo is no camera's frame
         except BaseException:
             self.close()  # a network that loaded but cannot run gives its memory back at once
             raise
@@ -131,6 +131,10 @@ class PoseEstimator:
         #: Seconds from loading the weights to the end of the first (warm-up) frame.
         self.load_seconds = finished - started
         self._loaded = True
+
+    def _unseen_input(self) -> Tuple[Tuple[int, int], Tuple[Tuple[int, int], ...]]:
+        plan = plan_input(self.config, self.resolution)
+        return plan.resolution, plan.sizes
 
     def close(self) -> None:
         """Release the network (the estimator cannot infer afterwards)."""

@@ -30,12 +30,12 @@ def measure(estimator: PoseEstimator, image: np.ndarray, frames: int = 30, warmu
 
 def format_table(rows: List[Dict]) -> str:
     """A table of bench rows (one per configuration), each column as wide as its widest cell."""
-    header = ['model', 'resolution', 'ratio', 'device', 'backend', 'precision'] + list(STAGES) + ['non-net %']
+    header = ['model', 'resolution', 'scales', 'ratio', 'device', 'backend', 'precision'] + list(STAGES) + ['non-net %']
     table = [header]
     for row in rows:
         non_net = 100.0 * (row['total'] - row['network']) / row['network'] if row['network'] else float('nan')
-        cells = [row['model'], row['resolution'], '%g' % row['upsample_ratio'], row['device'], row['backend'],
-                 row['precision']]
+        cells = [row['model'], row['resolution'], ','.join('%g' % scale for scale in row.get('scales', (1.0,))),
+                 '%g' % row['upsample_ratio'], row['device'], row['backend'], row['precision']]
         table.append(cells + ['%.2f' % row[stage] for stage in STAGES] + ['%.1f' % non_net])
     widths = [max(len(line[col]) for line in table) for col in range(len(header))]
     return '\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()

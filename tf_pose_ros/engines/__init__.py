@@ -7,7 +7,7 @@ will feed it; ``backend='auto'`` picks per model and machine, ``resolve_preset``
 """
 
 from tf_pose_ros.engines.base import ModelLoadError, Network, PrecisionError
-from tf_pose_ros.engines.selection import choose_backend, cpu_precisions, native_bf16, open_network, resolve_preset
+from tf_pose_ros.engines.selection import choose_backend, cpu_precisions, fast_bf16, open_network, resolve_preset
 
-__all__ = ['ModelLoadError', 'Network', 'PrecisionError', 'choose_backend', 'cpu_precisions', 'native_bf16',
+__all__ = ['ModelLoadError', 'Network', 'PrecisionError', 'choose_backend', 'cpu_precisions', 'fast_bf16',
            'open_network', 'resolve_preset']

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 from functools import partial
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
 
 import numpy as np
 
@@ -20,12 +21,42 @@ from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 _HINTS = {'fp32': ('f32', 'FP32'), 'bf16': ('bf16', 'BF16'), 'fp16': ('f16', 'FP16')}
 
 
+@functools.lru_cache(maxsize=1)
 def supported_precisions() -> Tuple[str, ...]:
     """The precisions OpenVINO's CPU plugin runs natively on this CPU."""
     import openvino as ov
 
     capabilities = set(ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
     return tuple(name for name, (_, capability) in _HINTS.items() if capability in capabilities)
+
+
+def _cpu_vendor_and_flags() -> Tuple[str, FrozenSet[str]]:
+    """The first CPU's vendor_id and flags from /proc/cpuinfo ('' and none where there is no such file)."""
+    vendor, flags = '', frozenset[str]()
+    try:
+        lines = Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError:
+        return vendor, flags
+    for line in lines:
+        key, _, value = line.partition(':')
+        if key.strip() == 'vendor_id' and not vendor:
+            vendor = value.strip()
+        elif key.strip() == 'flags':
+            flags = frozenset(value.split())
+            break
+    return vendor, flags
+
+
+@functools.lru_cache(maxsize=1)
+def bf16_is_fast() -> bool:
+    """Whether OpenVINO runs bf16 faster than fp32 on this CPU, by the CPUs measured: one with AMX
+    (bf16 matrix units), or an AMD CPU with AVX512_BF16 (a Zen 5 here: about half fp32's time). An
+    Intel CPU with AVX512_BF16 but no AMX ran bf16 at 1.6x fp32's time (docs/engines.md), so having
+    the instructions alone does not count."""
+    if 'bf16' not in supported_precisions():
+        return False
+    vendor, flags = _cpu_vendor_and_flags()
+    return 'amx_bf16' in flags or (vendor == 'AuthenticAMD' and 'avx512_bf16' in flags)
 
 
 @contextlib.contextmanager

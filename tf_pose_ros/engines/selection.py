@@ -103,34 +103,36 @@ def choose_backend(config: EstimatorConfig) -> str:
     return choice
 
 
-def native_bf16(config: EstimatorConfig) -> bool:
-    """Whether ``config``'s engine runs bf16 natively here (OpenVINO on a CPU with AVX512_BF16 or AMX,
-    torch on a CUDA GPU with bf16) and is the engine that would run it in fp32 as well: bf16 never
-    moves a model off the engine measured fastest for it (mobilenet_v2_small's fp32 LiteRT is
-    faster than its bf16 OpenVINO)."""
+def fast_bf16(config: EstimatorConfig) -> bool:
+    """Whether the engine that runs ``config`` in fp32 runs bf16 here, and faster: OpenVINO on a CPU
+    where bf16 was measured fast (openvino_engine.bf16_is_fast), torch on a CUDA GPU with bf16
+    tensor cores (compute capability 8 or later). A model whose fp32 engine has no bf16 (LiteRT,
+    TensorFlow) stays on it: bf16 never moves a model off the engine measured fastest for it."""
     try:
-        backend = choose_backend(config.replace(precision='bf16'))
-        if backend != choose_backend(config.replace(precision='fp32')) or not engine_available(backend):
-            return False
+        backend = choose_backend(config.replace(precision='fp32'))
     except ConfigError:
         return False
+    if not engine_available(backend):
+        return False
     if backend == 'openvino':
-        from tf_pose_ros.engines.openvino_engine import supported_precisions
+        from tf_pose_ros.engines.openvino_engine import bf16_is_fast
 
-        return 'bf16' in supported_precisions()
-    if backend == 'torch' and parse_device(config.device)[0] != 'cpu' and torch_cuda_available():
+        return bf16_is_fast()
+    kind, index = parse_device(config.device)
+    if backend == 'torch' and kind != 'cpu' and torch_cuda_available():
         from tf_pose_ros.engines.torch_engine import import_torch
 
-        return bool(import_torch().cuda.is_bf16_supported())
+        return import_torch().cuda.get_device_capability(index or 0) >= (8, 0)
     return False
 
 
 def resolve_preset(config: EstimatorConfig) -> EstimatorConfig:
     """``config`` with its preset's precision, scales and flip written in where they are unset: the
-    preset's bf16 form where the engine runs bf16 natively (native_bf16), else its fp32 form."""
+    preset's bf16 form where the preset chooses the precision and bf16 is fast here (fast_bf16),
+    else its fp32 form."""
     if config.precision and config.scales and config.flip is not None:
         return config
-    return config.with_preset(native_bf16=not config.precision and native_bf16(config))
+    return config.with_preset(fast_bf16=not config.precision and fast_bf16(config))
 
 
 def cpu_precisions() -> Dict[str, Tuple[str, ...]]:

@@ -11,7 +11,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from tf_pose_ros.config import format_resolution
+from tf_pose_ros.config import format_resolution, format_scales
+from tf_pose_ros.engines import resolve_preset
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.ros.node_parameters import cross_check, estimator_config, runs_tracker, validate
 from tf_pose_ros.runtime.allocator import release_freed_memory
@@ -21,10 +22,12 @@ from tf_pose_ros.runtime.warmup import prepare_camera_sizes, warm_up_tracking
 
 
 def describe_estimator(estimator: PoseEstimator) -> str:
-    """One line for the log: model, input size, device, engine, precision, preset, load time."""
+    """One line for the log: model, input size and scales, device, engine, precision, preset, load time."""
     size = format_resolution(estimator.resolution)
     if estimator.keep_aspect:
         size = "%s pixels in each frame's aspect ratio (first frame decides)" % size
+    if format_scales(estimator.scales):
+        size += ', %s' % format_scales(estimator.scales)
     return '%s at %s on %s (%s, %s, preset %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
         estimator.model, size, estimator.device, estimator.backend, estimator.precision,
         estimator.config.preset, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)
@@ -94,8 +97,9 @@ class ModelSlot:
             wanted = estimator_config(config)
         except ValueError as err:
             return str(err)
-        running = self._estimator.requested if self._estimator is not None else None
-        if wanted != running and self.preloads:
+        running = self._estimator.config if self._estimator is not None else None
+        # Compared as they run (the preset's form written in): '' and the precision it resolves to are the same.
+        if resolve_preset(wanted) != running and self.preloads:
             try:
                 estimator = PoseEstimator.from_config(wanted)
                 try:

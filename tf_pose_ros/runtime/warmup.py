@@ -17,6 +17,8 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
+from tf_pose_ros.config import format_scales
+
 #: A photo of three people (scikit-image's astronaut, public domain), small enough to decode in ms.
 WARMUP_IMAGE = Path(__file__).resolve().parents[1] / 'data' / 'warmup_people.jpg'
 
@@ -64,8 +66,10 @@ def warm_up(estimator) -> WarmupReport:
     stage on the warm-up photo), plus warming the tracker."""
     cameras = prepare_camera_sizes(estimator)  # converted here once, so a node's first start only compiles
     tracking = warm_up_tracking(estimator.warmup_persons)
-    description = '%s at %dx%d (%s, %s, %s)' % (estimator.model, *estimator.resolution, estimator.backend,
-                                               estimator.precision, estimator.device)
+    scales = format_scales(estimator.scales)
+    size = '%dx%d' % estimator.resolution + (', ' + scales if scales else '')
+    description = '%s at %s (%s, %s, %s)' % (estimator.model, size, estimator.backend, estimator.precision,
+                                            estimator.device)
     return WarmupReport(description, len(estimator.warmup_persons),
                         {'network': estimator.network_seconds, 'first frame': estimator.warmup_seconds,
                          'camera sizes': cameras, 'tracking': tracking})
