@@ -54,7 +54,8 @@ def generate_launch_description() -> LaunchDescription:
             description="inference engine; 'auto' takes the fastest measured to give TensorFlow's poses"),
         DeclareLaunchArgument(
             'precision', default_value='', choices=['', 'fp32', 'bf16', 'fp16'],
-            description="network precision (bf16/fp16 where the engine and CPU support them); '' = the preset's"),
+            description="network precision (bf16/fp16 where the engine and CPU support them); '' = the preset's "
+                        "(set here, it runs the preset's fp32 scales)"),
         DeclareLaunchArgument(
             'preset', default_value='default', choices=['fast', 'default', 'accurate'],
             description='speed/accuracy trade-off (precision, scales, flip where not set; docs/accuracy-presets.md)'),

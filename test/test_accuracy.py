@@ -79,6 +79,9 @@ def test_the_estimator_runs_the_preset_form_its_engine_has(mobilenet_thin_path):
     estimator = PoseEstimator('mobilenet_thin', device='cpu', preset='accurate')
     assert (estimator.scales, estimator.requested.scales) == ((1.0, 1.5), ())
     assert estimator.last_sizes == ((432, 368), (640, 544)) and estimator.precision == 'fp32'
+    # The warm-up photo (3:1) run in another thread does not count as a camera's input.
+    estimator.warm_up_thread()
+    assert estimator.last_sizes == ((432, 368), (640, 544)) and estimator.last_input == (432, 368)
     estimator.close()
 
 

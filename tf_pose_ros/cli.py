@@ -55,8 +55,8 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--backend', default='auto', choices=BACKENDS,
                         help="inference engine (default: auto, the fastest measured to give TensorFlow's poses)")
     parser.add_argument('--precision', default='',
-                        help="network precision: %s where engine and CPU support it (default: the preset's)"
-                             % ', '.join(PRECISIONS))
+                        help="network precision: %s where engine and CPU support it (default: the preset's; "
+                             "given here, it runs the preset's fp32 scales)" % ', '.join(PRECISIONS))
     parser.add_argument('--preset', default='default', choices=PRESET_CHOICES,
                         help='speed/accuracy trade-off setting precision, scales and flip where those flags are '
                              'not given (docs/accuracy-presets.md; default: %(default)s)')

@@ -243,7 +243,7 @@ class EstimatorConfig:
     backend: str = _setting('auto', "inference engine; 'auto': the fastest measured to give TensorFlow's poses",
                             choices=BACKENDS)
     precision: str = _setting('', "network precision (bf16/fp16 where the engine and CPU or GPU support them); "
-                              "'' = the preset's", choices=PRECISIONS)
+                              "'' = the preset's; set here, it runs the preset's fp32 scales", choices=PRECISIONS)
     threads: int = _setting(0, 'threads the inference engine uses; 0 = every core', param_range=(0, MAX_THREADS))
     keep_aspect: Optional[bool] = _setting(
         None, "network input follows each frame's aspect ratio with resolution's pixel count (multiples of 16); "

@@ -59,7 +59,7 @@ class PoseEstimator:
     ``scales`` the network runs on the image at each scale of ``resolution`` and the maps are
     averaged (the paper's multi-scale testing). ``backend`` and ``precision`` choose the inference
     engine (engines/), ``flip`` adds the mirrored frame (decoders/mirror.py), ``preset`` fills the
-    settings left unset (its bf16 form where the engine runs bf16 natively: engines.resolve_preset),
+    settings left unset (its bf16 form where bf16 runs fast here: engines.resolve_preset),
     ``decoder`` the post-processing (decoders/; ``upsample_ratio`` None runs the decoder's own ratio,
     ``interpolation`` 'auto' resizes frames as the decoder's own). The network runs once here on a
     bundled photo of people, which compiles (or loads from numba's disk cache) every post-processing
@@ -89,7 +89,7 @@ class PoseEstimator:
 
     def _setup(self, config: EstimatorConfig) -> None:
         #: The configuration as given; ``config`` is what runs: the preset's precision, scales and
-        #: flip written in for what this machine's engine runs natively.
+        #: flip written in for this machine (its bf16 form where bf16 runs fast here).
         self.requested = config
         config = resolve_preset(config)
         self.config = config
@@ -131,6 +131,12 @@ class PoseEstimator:
         #: Seconds from loading the weights to the end of the first (warm-up) frame.
         self.load_seconds = finished - started
         self._loaded = True
+
+    def warm_up_thread(self) -> None:
+        """Run the warm-up photo in the calling thread (an engine's first call from a new thread sets up
+        that thread's share of its pool) without it counting as a frame's input (``last_input``)."""
+        self.infer(warmup_image())
+        self.last_input, self.last_sizes = self._unseen_input()
 
     def _unseen_input(self) -> Tuple[Tuple[int, int], Tuple[Tuple[int, int], ...]]:
         plan = plan_input(self.config, self.resolution)

@@ -81,8 +81,9 @@ def _is_x86_64() -> bool:
     return platform.machine().lower() in ('x86_64', 'amd64')
 
 
-def choose_backend(config: EstimatorConfig) -> str:
-    """The engine that runs ``config``: its backend, or for 'auto' the measured choice."""
+def choose_backend(config: EstimatorConfig, quiet: bool = False) -> str:
+    """The engine that runs ``config``: its backend, or for 'auto' the measured choice (``quiet``:
+    without the warning when that choice is not installed)."""
     kind, _ = parse_device(config.device)
     if config.backend != 'auto':
         if config.backend in CPU_ONLY_BACKENDS and kind == 'gpu':
@@ -98,7 +99,8 @@ def choose_backend(config: EstimatorConfig) -> str:
     else:
         choice = AUTO_X86_64.get(config.model, AUTO_X86_64_OTHER) if not config.model_path else AUTO_X86_64_OTHER
     if not engine_available(choice):
-        _LOG.warning('backend auto: %s is not installed, using tensorflow', choice)
+        if not quiet:
+            _LOG.warning('backend auto: %s is not installed, using tensorflow', choice)
         return 'tensorflow'
     return choice
 
@@ -109,20 +111,21 @@ def fast_bf16(config: EstimatorConfig) -> bool:
     tensor cores (compute capability 8 or later). A model whose fp32 engine has no bf16 (LiteRT,
     TensorFlow) stays on it: bf16 never moves a model off the engine measured fastest for it."""
     try:
-        backend = choose_backend(config.replace(precision='fp32'))
-    except ConfigError:
-        return False
-    if not engine_available(backend):
-        return False
-    if backend == 'openvino':
-        from tf_pose_ros.engines.openvino_engine import bf16_is_fast
+        backend = choose_backend(config.replace(precision='fp32'), quiet=True)
+        if not engine_available(backend):
+            return False
+        if backend == 'openvino':
+            from tf_pose_ros.engines.openvino_engine import bf16_is_fast
 
-        return bf16_is_fast()
-    kind, index = parse_device(config.device)
-    if backend == 'torch' and kind != 'cpu' and torch_cuda_available():
-        from tf_pose_ros.engines.torch_engine import import_torch
+            return bf16_is_fast()
+        kind, index = parse_device(config.device)
+        if backend == 'torch' and kind != 'cpu' and torch_cuda_available():
+            from tf_pose_ros.engines.torch_engine import import_torch
 
-        return import_torch().cuda.get_device_capability(index or 0) >= (8, 0)
+            cuda = import_torch().cuda
+            return (index or 0) < cuda.device_count() and cuda.get_device_capability(index or 0) >= (8, 0)
+    except Exception:  # a probe only: loading the engine reports what is wrong (a missing GPU, ...)
+        return False
     return False
 
 

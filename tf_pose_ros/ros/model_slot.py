@@ -97,10 +97,12 @@ class ModelSlot:
             wanted = estimator_config(config)
         except ValueError as err:
             return str(err)
+        if not self.preloads:
+            return ''
         running = self._estimator.config if self._estimator is not None else None
-        # Compared as they run (the preset's form written in): '' and the precision it resolves to are the same.
-        if resolve_preset(wanted) != running and self.preloads:
-            try:
+        try:
+            # Compared as they run (the preset's form written in): '' and the precision it resolves to are the same.
+            if resolve_preset(wanted) != running:
                 estimator = PoseEstimator.from_config(wanted)
                 try:
                     prepare_camera_sizes(estimator)  # a usual camera's first frame then compiles nothing
@@ -108,8 +110,8 @@ class ModelSlot:
                     estimator.close()
                     raise
                 self._preloaded = estimator
-            except Exception as err:  # a model that does not load keeps the running one
-                return 'cannot load the new configuration: %s' % err
+        except Exception as err:  # a model that does not load keeps the running one
+            return 'cannot load the new configuration: %s' % err
         return ''
 
     def swap_in_preloaded(self) -> None:

@@ -32,7 +32,7 @@ from tf_pose_ros.ros.model_slot import ModelSlot
 from tf_pose_ros.ros.node_diagnostics import NodeDiagnostics
 from tf_pose_ros.ros.node_parameters import PARAMS, normalize, with_changes
 from tf_pose_ros.ros.result_publisher import LOG_THROTTLE_S, FrameTimes, ResultPublisher
-from tf_pose_ros.runtime.warmup import prepare_camera_sizes, warmup_image
+from tf_pose_ros.runtime.warmup import prepare_camera_sizes
 from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
 from tf_pose_ros.streams.stats import FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED, PipelineStats
 
@@ -247,7 +247,7 @@ class PoseNodeBase:
             with self._model.in_use() as estimator:
                 if estimator is not None:
                     prepare_camera_sizes(estimator)
-                    estimator.infer(warmup_image())
+                    estimator.warm_up_thread()
         except Exception as err:  # the first frame pays instead; the thread must start regardless
             self.get_logger().warning('warm-up of the inference thread failed: %s' % err)
         while not batcher.closed and self.context.ok():
