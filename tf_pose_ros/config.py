@@ -80,6 +80,11 @@ def format_resolution(resolution: Tuple[int, int]) -> str:
     return '%dx%d' % tuple(resolution)
 
 
+def format_resolutions(sizes) -> str:
+    """((656, 384), (984, 576)) -> '656x384, 984x576' (the sizes a frame runs at, one per scale)."""
+    return ', '.join(map(format_resolution, sizes))
+
+
 def format_scales(scales) -> str:
     """'' for the single scale 1, else 'scale 1.25' or 'scales 1, 1.5' (for logs and table rows)."""
     scales = tuple(scales)

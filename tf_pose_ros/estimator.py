@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros.config import EstimatorConfig, aspect_input_size
+from tf_pose_ros.config import EstimatorConfig, aspect_input_size, format_resolutions
 from tf_pose_ros.decoders import registry
 from tf_pose_ros.decoders.mirror import merge_mirrored, with_mirrors
 from tf_pose_ros.decoders.original.maps import scale_resolutions, upsampled_size
@@ -168,7 +168,7 @@ class PoseEstimator:
             self._plans[frame_size] = plan
             if self._loaded:
                 _LOG.info('frames of %dx%d run at %s (network ready in %.2f s)', frame_size[0], frame_size[1],
-                          ', '.join('%dx%d' % size for size in plan.sizes), seconds)
+                          format_resolutions(plan.sizes), seconds)
         return plan
 
     def prepare(self, frame_sizes: Sequence[Tuple[int, int]]) -> float:

@@ -26,8 +26,9 @@ def describe_estimator(estimator: PoseEstimator) -> str:
     size = format_resolution(estimator.resolution)
     if estimator.keep_aspect:
         size = "%s pixels in each frame's aspect ratio (first frame decides)" % size
-    if format_scales(estimator.scales):
-        size += ', %s' % format_scales(estimator.scales)
+    scales = format_scales(estimator.scales)
+    if scales:
+        size += ', ' + scales
     return '%s at %s on %s (%s, %s, preset %s) in %.2f s (network %.2f s, warm-up frame %.2f s)' % (
         estimator.model, size, estimator.device, estimator.backend, estimator.precision,
         estimator.config.preset, estimator.load_seconds, estimator.network_seconds, estimator.warmup_seconds)

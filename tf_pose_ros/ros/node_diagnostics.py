@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 
-from tf_pose_ros.config import format_resolution
+from tf_pose_ros.config import format_resolutions
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.fastdds_profile import profile_path
@@ -46,8 +46,7 @@ class ModelSettings:
                    resolution=config['resolution'] or 'model default', decoder=config['decoder'],
                    upsample_ratio='%g' % getattr(estimator, 'upsample_ratio', config['upsample_ratio']),
                    interpolation=getattr(estimator, 'interpolation', config['interpolation']),
-                   input=(', '.join(map(format_resolution, estimator.last_sizes)) if estimator is not None
-                          else 'none'),
+                   input=format_resolutions(estimator.last_sizes) if estimator is not None else 'none',
                    preset=config['preset'])
 
 
