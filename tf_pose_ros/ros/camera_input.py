@@ -16,9 +16,10 @@ from typing import Any, Callable, List, Optional, Sequence, Set
 from tf_pose_ros.people.smoothing import KeypointSmoother
 from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
-from tf_pose_ros.ros.input_health import NO_PUBLISHER_WARN_S, InputFacts, input_warnings
+from tf_pose_ros.ros.input_health import DELIVERY, NO_PUBLISHER_WARN_S, InputFacts, input_warnings
+from tf_pose_ros.streams.delivery import DeliveryMonitor
 from tf_pose_ros.streams.frame_slot import LatestFrameSlot
-from tf_pose_ros.streams.sequence_gaps import SequenceGaps
+from tf_pose_ros.streams.sequence_gaps import SequenceGaps, publication
 from tf_pose_ros.streams.stats import (
     DROPPED,
     INCOMPATIBLE_QOS,
@@ -153,12 +154,16 @@ class CameraHealth:
 class CameraInput:
     """The state of one camera's stream; the node wires its subscriptions and publishers to it."""
 
-    def __init__(self, spec: CameraSpec, track_max_age: int, depth: Optional[DepthSettings]):
+    def __init__(self, spec: CameraSpec, track_max_age: int, depth: Optional[DepthSettings],
+                 clock: Callable[[], float] = time.time):
+        """``clock()`` is the node clock's time in seconds, to compare with the frames' stamps."""
         self.spec = spec
         self.name = spec.name
         self.stats = PipelineStats()
         self.slot = LatestFrameSlot()
         self.gaps = SequenceGaps()
+        self.delivery = DeliveryMonitor()
+        self._clock = clock
         self.tracker = PoseTracker(max_age=track_max_age)
         self.smoother: Optional[KeypointSmoother] = None  # replaced whole by a parameter change
         self._reset_tracker = False  # set by a parameter change, applied by the inference thread
@@ -225,8 +230,12 @@ class CameraInput:
         if missed:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
+        now = time.monotonic()
         self.health.frame_bytes = len(msg.data)
-        self.health.last_frame_at = time.monotonic()
+        self.health.last_frame_at = now
+        stamp = msg.header.stamp
+        publisher, sequence = publication(info) or (b'', None)
+        self.delivery.arrived(now, self._clock() - stamp.sec - stamp.nanosec * 1e-9, publisher, sequence)
         if self.slot.put(msg):
             self.stats.count(DROPPED)
 
@@ -267,8 +276,9 @@ class CameraInput:
         self.health.depth_missing_reported = missing
         return problem
 
-    def input_warnings(self, figures, image_topics, profile_path: str, log_warning) -> List[str]:
-        """Why frames do not arrive or cannot be read, since the last report; each cause logged once.
+    def input_warnings(self, figures, image_topics, profile_path: str, log_warning, log_info) -> List[str]:
+        """Why frames do not arrive or cannot be read, since the last report; each cause logged once
+        (a collapse in delivery once each time it begins, and its end with ``log_info``).
 
         ``image_topics()`` lists the graph's image topics with publishers (asked only when needed).
         """
@@ -277,14 +287,19 @@ class CameraInput:
             return []
         lost = int(figures.get(LOST, 0))
         waiting = image_input.seconds_without_publisher()
+        collapse = self.delivery.assess(time.monotonic())
         facts = InputFacts(
             topic=image_input.topic_name, reliability=image_input.reliability or '',
             seconds_without_publisher=waiting, seconds_silent=image_input.seconds_silent(health.last_frame_at),
             frame_bytes=health.frame_bytes, lost=lost - health.lost_reported,
             invalid_reason=health.invalid_reason, incompatible_reason=health.incompatible_reason,
-            image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path)
+            image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path,
+            collapse=collapse)
         health.lost_reported, health.invalid_reason, health.incompatible_reason = lost, '', ''
         warnings = input_warnings(facts)
+        if collapse is None and DELIVERY in health.logged_causes:  # logged again should it collapse again
+            health.logged_causes.discard(DELIVERY)
+            log_info('frame delivery on %s recovered' % image_input.topic_name)
         for warning in warnings:
             if warning.kind not in health.logged_causes:
                 health.logged_causes.add(warning.kind)

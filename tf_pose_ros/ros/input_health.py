@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, NamedTuple, Sequence
+from typing import List, NamedTuple, Optional, Sequence
+
+from tf_pose_ros.streams.delivery import Collapse
 
 #: Fast DDS's default shared-memory segment: best-effort samples larger than this mostly never arrive
 #: when the publisher runs at default settings (ros2/rmw_fastrtps issue 739).
@@ -11,6 +13,8 @@ FASTDDS_DEFAULT_SEGMENT_BYTES = 512 * 1024
 #: Seconds without any publisher on the image topic, or without frames from the publishers there,
 #: before /diagnostics warns.
 NO_PUBLISHER_WARN_S = 5.0
+#: The kind of the warning about a collapse in frame delivery (streams/delivery.py).
+DELIVERY = 'delivery'
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class InputFacts:
     incompatible_reason: str = ''  # a publisher this subscription cannot match, since the last report
     image_topics: Sequence[str] = field(default_factory=tuple)  # other image topics that have publishers
     profile_path: str = ''  # where config/fastdds_large_frames.xml is installed
+    collapse: Optional[Collapse] = None  # delivery far below what the stream sent or delivered before
 
 
 class InputWarning(NamedTuple):
@@ -67,6 +72,27 @@ def silent_publisher_warning(topic: str, seconds: float, reliability: str, profi
     return text + ' (a driver that publishes only on demand, or a stalled one)'
 
 
+def delivery_warning(topic: str, collapse: Collapse, reliability: str, frame_bytes: int, profile_path: str) -> str:
+    """The warning for a collapse in delivery: the rate against what was sent or delivered before, and the remedy."""
+    now, healthy = collapse.now, collapse.healthy
+    how = reliability.replace('_', ' ') or 'not subscribed'
+    if collapse.kind == 'lost':
+        text = ('delivery fell to %.1f of the %.1f frames/s the publisher sends on %s (%s): the rest never arrive'
+                % (now.received_hz, now.sent_hz or 0.0, topic, how))
+    else:
+        text = ('delivery fell to %.1f frames/s on %s (%s), from %.1f: frames arrive %.0f ms after their stamps '
+                'against %.0f ms before, held back by repairs of lost pieces'
+                % (now.received_hz, topic, how, healthy.received_hz, 1e3 * now.transport_s, 1e3 * healthy.transport_s))
+    if frame_bytes > FASTDDS_DEFAULT_SEGMENT_BYTES:
+        text += ('. Frames of %d KB do not fit the 512 KB shared memory of a driver at Fast DDS\'s defaults, and '
+                 'the pieces they travel in are lost on a busy machine. Remedy: start the camera driver with '
+                 'FASTDDS_DEFAULT_PROFILES_FILE=%s, or subscribe to compressed images (use_compressed: true)'
+                 % (frame_bytes // 1024, profile_path or '<tf_pose_ros share>/config/fastdds_large_frames.xml'))
+    else:
+        text += ' (the machine or the network is too busy to carry the stream)'
+    return text
+
+
 def no_publisher_warning(topic: str, seconds: float, image_topics: Sequence[str]) -> str:
     """The warning for an image topic that has had no publisher for ``seconds``."""
     elsewhere = ('image topics with publishers: %s; set image_topic (or remap) to one of them'
@@ -88,6 +114,9 @@ def input_warnings(facts: InputFacts) -> List[InputWarning]:
                                      % (facts.topic, facts.incompatible_reason)))
     if facts.invalid_reason:
         warnings.append(InputWarning('invalid', 'unreadable frames on %s: %s' % (facts.topic, facts.invalid_reason)))
+    if facts.collapse is not None:
+        warnings.append(InputWarning(DELIVERY, delivery_warning(facts.topic, facts.collapse, facts.reliability,
+                                                                facts.frame_bytes, facts.profile_path)))
     if facts.lost > 0:
         large = _too_large_for_best_effort(facts.reliability, facts.frame_bytes)
         warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', lost_frames_warning(

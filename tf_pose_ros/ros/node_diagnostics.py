@@ -133,8 +133,9 @@ class NodeDiagnostics:
         if camera.name:
             name += ' %s' % camera.name
         figures = camera.stats.snapshot()
+        logger = self._node.get_logger()
         warnings = camera.input_warnings(figures, self._image_topics_with_publishers, str(profile_path() or ''),
-                                         self._node.get_logger().warning)
+                                         logger.warning, logger.info)
         load_error = self._model.load_error if self._model.estimator is None else None
         status, problems = pose_status(name, figures, settings, load_error, camera.health.problems_reported,
                                        camera.slot.period, camera.depth_report(figures), warnings)

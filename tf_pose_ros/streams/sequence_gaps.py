@@ -9,7 +9,17 @@ not a loss.
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple
+
+
+def publication(info: Optional[Mapping]) -> Optional[Tuple[bytes, int]]:
+    """(publisher key, sequence number) of a message from its rclpy MessageInfo; None where the RMW gives none."""
+    if not info:
+        return None
+    sequence, gid = info.get('publication_sequence_number'), info.get('publisher_gid')
+    if sequence is None or not gid:
+        return None
+    return bytes(gid.get('data', b'')) if isinstance(gid, Mapping) else bytes(gid), sequence
 
 
 class SequenceGaps:
@@ -20,12 +30,10 @@ class SequenceGaps:
 
     def missed(self, info: Optional[Mapping]) -> int:
         """Frames missed before this one, from its rclpy MessageInfo; 0 where the RMW gives none."""
-        if not info:
+        found = publication(info)
+        if found is None:
             return 0
-        sequence, gid = info.get('publication_sequence_number'), info.get('publisher_gid')
-        if sequence is None or not gid:
-            return 0
-        key = bytes(gid.get('data', b'')) if isinstance(gid, Mapping) else bytes(gid)
+        key, sequence = found
         last = self._last.get(key)
         self._last[key] = sequence
         if last is None or sequence <= last:  # a new publisher, or one that restarted
