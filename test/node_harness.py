@@ -161,3 +161,110 @@ def separate_participants(domain_id, count=2):
         yield participants
     finally:
         participants.close()
+
+
+class NodeProcess:
+    """The installed ``pose_estimator`` as a process of its own, and a peer node here that hears its Persons and
+    /diagnostics: a node measured as a robot runs it, not sharing the test process's interpreter and threads."""
+
+    def __init__(self, ros_context, namespace, params, image_qos=None):
+        """``params``: NAME:=VALUE strings; ``image_qos`` (None: none) for a peer image publisher on its topic."""
+        import os
+        import subprocess
+        import sys
+
+        exe = os.path.join(os.path.dirname(sys.executable), 'pose_estimator')
+        if not os.path.exists(exe):
+            raise AssertionError('%s missing: run `make setup`' % exe)
+        self.namespace = namespace
+        self.topic = namespace + '/image_raw'
+        command = [exe, '--ros-args', '-r', '__ns:=' + namespace]
+        for param in params:
+            command += ['-p', param]
+        self.process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.peer = Node('process_peer', namespace=namespace, context=ros_context)
+        self.persons, self.diagnostics = [], []
+        self.lock = threading.Lock()
+        self.peer.create_subscription(Persons, namespace + '/pose_estimator/persons', self._keep(self.persons), 10)
+        self.peer.create_subscription(DiagnosticArray, '/diagnostics', self._keep(self.diagnostics), 50)
+        self.image_pub = None if image_qos is None else self.peer.create_publisher(Image, self.topic, image_qos)
+        self.executor = SingleThreadedExecutor(context=ros_context)
+        self.executor.add_node(self.peer)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        # Ready when it reports, and its input is in the graph (a driver started now is matched at once).
+        wait_for(lambda: self.statuses() or self.process.poll() is not None, timeout=120, what='the node to start')
+        assert self.process.poll() is None, 'the node exited: %s' % self.process.communicate()[0][-3000:]
+        wait_for(lambda: self.peer.get_subscriptions_info_by_topic(self.topic), timeout=30,
+                 what='the node to subscribe to %s' % self.topic)
+
+    def _keep(self, store):
+        def callback(msg):
+            with self.lock:
+                store.append(msg)
+        return callback
+
+    wait_for = staticmethod(wait_for)
+
+    def statuses(self):
+        """The node's /diagnostics statuses so far, oldest first."""
+        name = self.namespace + '/pose_estimator:'
+        with self.lock:
+            return [status for array in self.diagnostics for status in array.status if status.name.startswith(name)]
+
+    def counters(self):
+        """The key/values of the node's latest status ({} before the first)."""
+        statuses = self.statuses()
+        return {kv.key: kv.value for kv in statuses[-1].values} if statuses else {}
+
+    def count(self, key):
+        return int(self.counters().get(key, 0))
+
+    def settle(self, key='received', timeout=60.0):
+        """Wait until ``key`` stops growing over two reports in a row; its value then."""
+        seen = []
+
+        def still():
+            reports = len(self.statuses())
+            if not seen or reports > seen[-1][0]:
+                seen.append((reports, self.count(key)))
+            return len(seen) >= 3 and seen[-1][1] == seen[-2][1] == seen[-3][1]
+        self.wait_for(still, timeout, what='%s to stop growing' % key)
+        return seen[-1][1]
+
+    def wait_for_status(self, words, since=0, timeout=15.0):
+        """The first status after the first ``since`` whose message contains ``words``."""
+        found = []
+
+        def seen():
+            found[:] = [s for s in self.statuses()[since:] if words in s.message]
+            return bool(found)
+        self.wait_for(seen, timeout, what='a /diagnostics status saying %r' % words)
+        return found[0]
+
+    def send(self, msg, timeout=30.0):
+        """Publish a frame with the peer's image publisher; the Persons message carrying its stamp."""
+        self.image_pub.publish(msg)
+        stamp = msg.header.stamp
+
+        def answered():
+            with self.lock:
+                return [p for p in self.persons if p.header.stamp == stamp]
+        self.wait_for(answered, timeout, what='Persons for stamp %s' % stamp)
+        return answered()[-1]
+
+    def close(self):
+        """Stop the node as Ctrl-C would; its output."""
+        import signal
+        import subprocess
+
+        self.process.send_signal(signal.SIGINT)
+        try:
+            out, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        self.executor.shutdown()
+        self.peer.destroy_node()
+        return out

@@ -12,15 +12,16 @@ import subprocess
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
-from node_harness import Harness, wait_for
+from node_harness import Harness, NodeProcess, wait_for
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from tf_pose_ros.benchmarks.stand_in_camera import driver_command
 from tf_pose_ros.ros.adaptive_subscription import PublisherInfo, reliability_for
 from tf_pose_ros.ros.fastdds_profile import PROFILE_ENV
-from tf_pose_ros.streams.stats import INCOMPATIBLE_QOS, RECEIVED
+from tf_pose_ros.streams.stats import INCOMPATIBLE_QOS
 
 pytestmark = pytest.mark.ros
 
@@ -30,24 +31,20 @@ BEST_EFFORT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
 def run_driver(topic, qos, size, rate, count, profile=False):
     """Run a stand-in camera driver process to its end; its JSON summary."""
     env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}  # Fast DDS as a user's driver has it
-    done = subprocess.run(driver_command(topic, qos, size, rate, count, profile), env=env, capture_output=True,
-                          text=True, timeout=120)
+    # The driver waits for the node's subscription (a busy machine discovers slowly), then publishes.
+    done = subprocess.run(driver_command(topic, qos, size, rate, count, profile, wait_subscriber=60.0), env=env,
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary['subscribed'] and summary['published'] == count
     return summary
 
 
-def settle(harness):
-    """Wait until frames stop arriving; the node's counters then."""
-    last = [-1]
-
-    def still():
-        now = harness.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
-        unchanged, last[0] = now == last[0], now
-        return unchanged
-    harness.wait_for(still, timeout=30, what='frames to stop arriving')
-    return harness.node.cameras[0].stats.snapshot()
+def delivered(node, qos, size, rate, count, profile=False):
+    """Frames of one driver run that reached the node (its 'received' counter on /diagnostics)."""
+    before = node.settle()
+    run_driver(node.topic, qos, size, rate, count, profile)
+    return node.settle() - before
 
 
 def test_auto_takes_reliable_only_when_every_publisher_is_reliable():
@@ -61,16 +58,16 @@ def test_auto_takes_reliable_only_when_every_publisher_is_reliable():
 
 @pytest.fixture(scope='module')
 def auto_node(ros_context, mobilenet_thin_path):
-    """The node at its default QoS (auto), with no publisher of its own on the image topic."""
-    h = Harness(ros_context, '/cams', [Parameter('device', value='cpu'), Parameter('publish_annotated', value=False),
-                                      # One inference thread: with both of a 2-core machine's cores busy, the
-                                      # node's own DDS threads starve and best-effort frames are lost even
-                                      # with the profile (0 against 28-56 of 90, AMD EPYC); here the
-                                      # transport is under test, not the CPU share.
-                                      Parameter('threads', value=1),
-                                      Parameter('diagnostics_period', value=0.5)], image_qos=None)
-    yield h
-    h.close()
+    """The node at its default QoS (auto) as a process of its own, as a robot runs it: the test process's
+    threads and interpreter do not share its CPU time; nothing of the test publishes on its image topic."""
+    node = NodeProcess(ros_context, '/cams', ['device:=cpu', 'publish_annotated:=false',
+                                             # One inference thread: with both of a 2-core machine's cores busy,
+                                             # the node's own DDS threads starve and best-effort frames are lost
+                                             # even with the profile (docs/cameras.md); here the transport is
+                                             # under test, not the CPU share.
+                                             'threads:=1', 'diagnostics_period:=0.5'])
+    yield node
+    node.close()
 
 
 def test_a_reliable_1280x720_driver_at_defaults_gets_through_in_full(auto_node):
@@ -80,37 +77,34 @@ def test_a_reliable_1280x720_driver_at_defaults_gets_through_in_full(auto_node):
     # default lost 148 of 150 every time.
     counts = []
     for _ in range(2):
-        before = auto_node.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
-        run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'reliable', '1280x720', 15, 60)
-        counts.append(settle(auto_node).get(RECEIVED, 0) - before)
+        counts.append(delivered(auto_node, 'reliable', '1280x720', 15, 60))
         if counts[-1] >= 57:
             break
     assert counts[-1] >= 57, 'frames received of 60, per try: %s' % counts
-    assert auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable'
+    assert 'reliable' in auto_node.counters()['qos']
 
 
-def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_node, astronaut):
+def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(ros_context, auto_node, astronaut):
     from tf_pose_ros.ros.image_conversion import encode_image_msg
 
-    topic = auto_node.node.camera_topic_name(auto_node.node.cameras[0])
-    reliable_pub = auto_node.peer.create_publisher(Image, topic, 10)
+    reliable_pub = auto_node.peer.create_publisher(Image, auto_node.topic, 10)
     try:
-        auto_node.wait_for(lambda: auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable'
+        auto_node.wait_for(lambda: auto_node.counters().get('qos', '').startswith('reliable')
                            and reliable_pub.get_subscription_count() > 0, what='a reliable subscription')
-        before = auto_node.node.cameras[0].stats.snapshot().get(RECEIVED, 0)
         # Small frames (230 KB) mostly fit Fast DDS's default shared memory even best effort; a reliable
         # subscription would get none of them (incompatible QoS).
-        run_driver(topic, 'sensor_data', '320x240', 15, 45)
-        received = settle(auto_node).get(RECEIVED, 0) - before
+        received = delivered(auto_node, 'sensor_data', '320x240', 15, 45)
         assert received >= 10, '%d of 45 best-effort frames received' % received
         # The best-effort driver is gone: back to reliable, and the reliable publisher's frames arrive.
-        auto_node.wait_for(lambda: auto_node.node.cameras[0].subscriptions.image.reliability == 'reliable', timeout=10,
+        auto_node.wait_for(lambda: auto_node.counters().get('qos', '').startswith('reliable'), timeout=10,
                            what='reliable again')
         auto_node.image_pub = reliable_pub
         # The new reader is matched by the publisher a moment after it exists: send until answered.
+        header = Header(frame_id='camera')
         for _ in range(10):
+            header.stamp = auto_node.peer.get_clock().now().to_msg()
             try:
-                persons = auto_node.send(encode_image_msg(astronaut, 'bgr8', auto_node.header()), timeout=2.0)
+                persons = auto_node.send(encode_image_msg(astronaut, 'bgr8', header), timeout=2.0)
                 break
             except AssertionError:
                 continue
@@ -123,7 +117,10 @@ def test_a_best_effort_driver_is_matched_and_a_reliable_one_is_taken_back(auto_n
 
 
 def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_node):
-    before, reports = auto_node.node.cameras[0].stats.snapshot(), len(auto_node.statuses())
+    # The same run's baseline: what a best-effort stream that fits Fast DDS's default shared memory
+    # (320x240, 230 KB) gets to the node now, on this machine under this load.
+    baseline = delivered(auto_node, 'sensor_data', '320x240', 15, 90)
+    reports = len(auto_node.statuses())
     # 12 s, as a camera that keeps running: Fast DDS may pass a few frames early and then none at all
     # (frames 31 and 32 of 90 here, none after), which only the silent-publisher warning can name,
     # after NO_PUBLISHER_WARN_S of silence while the driver is still there.
@@ -131,8 +128,7 @@ def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_
     # not countable: a second run (a camera that keeps running) then shows the gaps or the silence.
     without = []
     for _ in range(2):
-        run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'sensor_data', '640x480', 15, 180)
-        without.append(settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0) - sum(without))
+        without.append(delivered(auto_node, 'sensor_data', '640x480', 15, 180))
         try:
             auto_node.wait_for_status('FASTDDS_DEFAULT_PROFILES_FILE', since=reports, timeout=7.0)
             break
@@ -145,13 +141,11 @@ def test_large_best_effort_frames_are_explained_and_the_profile_fixes_them(auto_
     assert status.level == DiagnosticStatus.WARN
     assert 'best' in status.message and 'use_compressed' in status.message, status.message
 
-    # The remedy the message gives: the driver with the package's Fast DDS profile.
-    before = settle(auto_node)
-    run_driver(auto_node.node.camera_topic_name(auto_node.node.cameras[0]), 'sensor_data', '640x480', 15, 90,
-               profile=True)
-    with_profile = settle(auto_node).get(RECEIVED, 0) - before.get(RECEIVED, 0)
-    # Best effort through a busy test process may still lose some: the contrast is what the remedy buys.
-    assert with_profile >= 60 and with_profile >= without / 2 + 30, (without, with_profile)  # per 90 frames
+    # The remedy the message gives: the driver with the package's Fast DDS profile. Per 90 frames it gets as
+    # many through as the small stream did (at least 2/3 of it: best effort through a busy machine loses
+    # some either way), and clearly more than the driver at its defaults.
+    with_profile = delivered(auto_node, 'sensor_data', '640x480', 15, 90, profile=True)
+    assert with_profile >= 2 * baseline / 3 and with_profile >= without / 2 + 30, (baseline, without, with_profile)
 
 
 def test_no_publisher_names_the_image_topics_that_have_one(ros_context, mobilenet_thin_path):
