@@ -68,6 +68,19 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--threads', type=int, default=0, help='engine threads (default: 0, every core)')
 
 
+def _add_tracking_args(parser: argparse.ArgumentParser, scope: str) -> None:
+    """Track ids and keypoint smoothing, for ``scope`` (infer's --video, the bag command)."""
+    parser.add_argument('--no-tracking', action='store_true', help='%s: no track ids' % scope)
+    parser.add_argument('--track-max-age', type=int, default=DEFAULT_MAX_AGE, metavar='N',
+                        help='%s: frames a track survives unseen (default: %%(default)s)' % scope)
+    parser.add_argument('--smoothing', choices=smoothing.METHODS, default=smoothing.DEFAULT_METHOD,
+                        help='%s: temporal filtering of each track\'s keypoints (default: %%(default)s)' % scope)
+    parser.add_argument('--smoothing-min-cutoff', type=float, default=smoothing.DEFAULT_MIN_CUTOFF, metavar='HZ',
+                        help='%s, one_euro: cutoff at rest; lower is steadier (default: %%(default)s)' % scope)
+    parser.add_argument('--smoothing-beta', type=float, default=smoothing.DEFAULT_BETA,
+                        help='%s, one_euro: speed coefficient; higher lags less (default: %%(default)s)' % scope)
+
+
 def config_from_args(args) -> EstimatorConfig:
     """The EstimatorConfig of the model flags (ConfigError on a bad value)."""
     return EstimatorConfig(model='custom' if args.model_path else args.model, model_path=args.model_path or '',
@@ -89,6 +102,8 @@ def _make_estimator(args):
 def _cmd_infer(args) -> int:
     if not args.images and not args.video:
         raise CliError('give one or more IMAGE files, or --video FILE')
+    if args.anonymize and args.images and not args.overlay_dir:
+        raise CliError('--anonymize writes the blurred images to --overlay-dir DIR: give it')
     estimator = _make_estimator(args)
     if args.video:
         return _infer_video(estimator, args)
@@ -105,7 +120,7 @@ def _cmd_infer(args) -> int:
         try:
             if image is None:
                 raise InvalidImageError('cannot read %s as an image' % name)
-            result = estimator.infer(image)
+            result = estimator.infer(image, faint=args.anonymize)
         except InvalidImageError as err:
             failures += 1
             entry['error'] = str(err)
@@ -120,7 +135,13 @@ def _cmd_infer(args) -> int:
 
             out_dir = Path(args.overlay_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(out_dir / (Path(name).stem + '_pose.png')), draw_persons(to_bgr8(image), result.persons))
+            frame = to_bgr8(image)
+            if args.anonymize:
+                from tf_pose_ros.privacy import anonymize, blurred_people
+
+                frame = anonymize(frame, blurred_people(result))
+                cv2.imwrite(str(out_dir / (Path(name).stem + '_anonymized.png')), frame)
+            cv2.imwrite(str(out_dir / (Path(name).stem + '_pose.png')), draw_persons(frame, result.persons))
     text = json.dumps(report, indent=1)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -146,11 +167,55 @@ def _infer_video(estimator, args) -> int:
         try:
             smoother = make_smoother(args.smoothing, args.smoothing_min_cutoff, args.smoothing_beta)
             stats = annotate_video(estimator, args.video, output, progress=bar.update, tracker=tracker,
-                                   smoother=smoother)
+                                   smoother=smoother, anonymize=args.anonymize)
         except ValueError as err:
             raise CliError(str(err)) from None
     print('wrote %s: %d frames, %d person detections%s' % (
         output, stats['written'], stats['persons'], ', %d tracks' % stats.get('tracks', 0) if tracker else ''))
+    return 0
+
+
+def _cmd_bag(args) -> int:
+    """``bag IN``: every frame of the bag's image topics through the estimator, into a new bag."""
+    from tqdm import tqdm
+
+    from tf_pose_ros.recordings.bag_files import BagError, default_output
+    from tf_pose_ros.recordings.message_types import MessageDefinitionsNotFound
+    from tf_pose_ros.recordings.processing import BagOptions, process_bag
+
+    if args.batch_size < 1:
+        raise CliError('--batch-size must be at least 1')
+    topics = tuple(topic for item in args.topics or () for topic in item.split(',') if topic)
+    options = BagOptions(topics=topics, storage=args.storage, annotate=args.annotate, anonymize=args.anonymize,
+                         overwrite=args.overwrite, tracking=not args.no_tracking, track_max_age=args.track_max_age,
+                         smoothing=args.smoothing, smoothing_min_cutoff=args.smoothing_min_cutoff,
+                         smoothing_beta=args.smoothing_beta, batch_size=args.batch_size)
+    destination = Path(args.out) if args.out else default_output(args.bag)
+    if destination.exists() and not args.overwrite:  # before the slow network load; checked again when writing
+        raise CliError('%s exists; give another --out, or --overwrite to replace it' % destination)
+    estimator = _make_estimator(args)
+    bar = tqdm(unit='frame', desc=Path(args.bag).name, disable=args.no_progress)
+    try:
+        summary = process_bag(estimator, args.bag, destination, options, progress=bar.update,
+                              on_start=lambda total: bar.reset(total=total))
+    except (BagError, MessageDefinitionsNotFound) as err:
+        raise CliError(str(err)) from None
+    except KeyboardInterrupt:
+        print('\ninterrupted: nothing was written to %s' % destination, file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+        estimator.close()
+    print('wrote %s: %d frames of %s (%d inferred), %d person detections, %d other messages copied; '
+          '%.1f s, %.1f frames/s' % (summary.destination, summary.frames, ', '.join(summary.topics), summary.inferred,
+                                     summary.persons, summary.copied, summary.seconds, summary.fps))
+    if summary.unreadable:
+        print('%d unreadable frame(s) %s: %s' % (
+            summary.unreadable_count, 'left out' if args.anonymize else 'copied unchanged, without persons',
+            ', '.join('%s %d' % item for item in sorted(summary.unreadable.items()))), file=sys.stderr)
+        for problem in summary.problems:
+            print('  %s' % problem, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -309,6 +374,8 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
 
     if args.max_images is not None and args.max_images < 1:
         raise CliError('--max-images must be at least 1')
+    if getattr(args, 'privacy', False):
+        return _eval_privacy(args, make_estimator)
     try:
         base = config_from_args(args)
         overrides = [parse_overrides(text) for text in args.compare or ()]
@@ -369,6 +436,35 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
     return 1 if results[0].skipped else 0
 
 
+def _eval_privacy(args, make_estimator: Optional[Callable] = None) -> int:
+    """``eval --privacy``: the share of annotated faces blurred and of pixels blurred; 1 when images were skipped."""
+    from tf_pose_ros.benchmarks.privacy_eval import evaluate_privacy, format_privacy
+
+    if args.compare or args.letterbox:
+        raise CliError('--privacy measures the flags\' configuration alone: without --compare and --letterbox')
+    for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
+                              (args.images, '--images directory', Path.is_dir)):
+        if not check(Path(path)):
+            raise CliError('%s not found: %s' % (what, path))
+    estimator = make_estimator(args) if make_estimator is not None else _make_estimator(args)
+    try:
+        result = evaluate_privacy(estimator, args.annotations, args.images, progress=not args.no_progress,
+                                  max_images=args.max_images)
+    except (OSError, ValueError) as err:
+        raise CliError(str(err)) from None
+    finally:
+        if make_estimator is None:
+            estimator.close()
+    label = _describe_estimator(estimator, 'flags')
+    print(format_privacy(result, label))
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dict(result.to_dict(), label=label, annotations=str(args.annotations),
+                                       images=str(args.images)), indent=1) + '\n')
+    return 1 if result.skipped else 0
+
+
 def _refined_decoder(config, settings: dict):
     """A refined decoder with these RefinedSettings fields changed, or None when none are."""
     if not settings:
@@ -422,17 +518,31 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument('--output', help='annotated video path (default: <video>_pose.mp4)')
     infer.add_argument('--json', metavar='OUT.json', help='write the results here instead of stdout')
     infer.add_argument('--overlay-dir', metavar='DIR', help='write <image>_pose.png overlays here')
-    infer.add_argument('--no-tracking', action='store_true', help='--video: no track ids on the overlay')
-    infer.add_argument('--track-max-age', type=int, default=DEFAULT_MAX_AGE, metavar='N',
-                       help='--video: frames a track survives unseen (default: %(default)s)')
-    infer.add_argument('--smoothing', choices=smoothing.METHODS, default=smoothing.DEFAULT_METHOD,
-                       help='--video: temporal filtering of each track\'s keypoints (default: %(default)s)')
-    infer.add_argument('--smoothing-min-cutoff', type=float, default=smoothing.DEFAULT_MIN_CUTOFF, metavar='HZ',
-                       help='--video, one_euro: cutoff at rest; lower is steadier (default: %(default)s)')
-    infer.add_argument('--smoothing-beta', type=float, default=smoothing.DEFAULT_BETA,
-                       help='--video, one_euro: speed coefficient; higher lags less (default: %(default)s)')
+    infer.add_argument('--anonymize', action='store_true',
+                       help='blur the faces: --overlay-dir gets <image>_anonymized.png too and its overlays are '
+                            'drawn on the blurred image; the --video output is blurred (docs/privacy.md)')
+    _add_tracking_args(infer, '--video')
     _add_model_args(infer)
     infer.set_defaults(func=_cmd_infer)
+
+    bag = sub.add_parser('bag', help='poses (and blurred faces) for every frame of a recorded bag, into a new bag')
+    bag.add_argument('bag', metavar='IN', help='rosbag2 bag (MCAP or SQLite3: its directory, or a .mcap or .db3 '
+                                               'file) or ROS 1 .bag')
+    bag.add_argument('--out', metavar='DIR', help='the new rosbag2 bag (default: IN_pose beside IN)')
+    bag.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap',
+                     help='storage of the new bag (default: %(default)s)')
+    bag.add_argument('--topics', nargs='+', metavar='TOPIC',
+                     help='image topics to process (default: every sensor_msgs/Image and CompressedImage topic)')
+    bag.add_argument('--annotate', action='store_true', help='add <topic>/annotated: the frames with skeletons')
+    bag.add_argument('--anonymize', action='store_true',
+                     help='write the image topics with faces blurred, in place of the originals (docs/privacy.md)')
+    bag.add_argument('--overwrite', action='store_true', help='replace --out if it exists')
+    bag.add_argument('--batch-size', type=int, default=4, metavar='N',
+                     help='frames per network call where the engine batches (default: %(default)s)')
+    bag.add_argument('--no-progress', action='store_true', help='no progress bar')
+    _add_tracking_args(bag, 'bag')
+    _add_model_args(bag)
+    bag.set_defaults(func=_cmd_bag)
 
     bench = sub.add_parser('bench', help='median latency per pipeline stage')
     bench.add_argument('--frames', type=int, default=30, help='frames to time (default: %(default)s)')
@@ -467,6 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--letterbox', type=_aspect_ratio, default=None, metavar='W:H',
                             help='pad every image with black to this aspect ratio (e.g. 16:9, a robot camera\'s '
                                  'frame) before inference; keypoints are mapped back to the image')
+    evaluation.add_argument('--privacy', action='store_true',
+                            help='measure the face blurring instead of AP: the share of annotated faces (persons '
+                                 'with two or more visible face keypoints) blurred over 90%% of their box, and the '
+                                 'share of pixels blurred (docs/privacy.md)')
     evaluation.add_argument('--compare', action='append', metavar="'NAME=VALUE ...'",
                             help='also evaluate the flags\' configuration with these settings changed, in the '
                                  "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4'; "

@@ -179,15 +179,17 @@ class PoseEstimator:
             self.input_plan(frame_size)
         return self.compile_seconds - before
 
-    def infer(self, image) -> PoseResult:
+    def infer(self, image, faint: bool = False) -> PoseResult:
         """Estimate the people in one image (BGR uint8 or see preprocess.to_bgr8 for others)."""
-        return self.infer_batch([image])[0]
+        return self.infer_batch([image], faint)[0]
 
-    def infer_batch(self, images: Sequence) -> List[PoseResult]:
+    def infer_batch(self, images: Sequence, faint: bool = False) -> List[PoseResult]:
         """Estimate the people in each of ``images`` (any sizes), one network run for them all.
 
         Engines that take batches (``Network.batches``) run the images together, the others one by
         one. The preprocess, network and postprocess timings of each result are the whole batch's.
+        With ``faint`` each result's ``faint`` holds the people too weak to be persons as well (for
+        blurring faces: a second, looser grouping pass).
         """
         if self.network is None:
             raise RuntimeError('the estimator is closed; build a new one')
@@ -201,16 +203,16 @@ class PoseEstimator:
         times = {'preprocess': 0.0, 'network': 0.0, 'postprocess': 0.0}
         found_people: Dict[int, tuple] = {}
         for plan, members in groups.items():
-            self._infer_group(plan, [images[i] for i in members], members, times, found_people)
+            self._infer_group(plan, [images[i] for i in members], members, times, found_people, faint)
             self.last_input, self.last_sizes = plan.resolution, plan.sizes
         end = time.perf_counter()
         shared = {name: seconds * 1e3 for name, seconds in times.items()}
         shared['total'] = (end - start) * 1e3
-        return [PoseResult(persons, image_size, dict(shared, grouping=seconds * 1e3))
-                for persons, image_size, seconds in (found_people[i] for i in range(len(images)))]
+        return [PoseResult(persons, image_size, dict(shared, grouping=seconds * 1e3), faint_persons)
+                for persons, image_size, seconds, faint_persons in (found_people[i] for i in range(len(images)))]
 
     def _infer_group(self, plan: InputPlan, images: List[np.ndarray], members: List[int], times: Dict[str, float],
-                     found_people: Dict[int, tuple]) -> None:
+                     found_people: Dict[int, tuple], faint: bool = False) -> None:
         """infer_batch for images of one InputPlan: people into ``found_people`` by index, seconds into ``times``."""
         network = self.network
         assert network is not None
@@ -241,11 +243,13 @@ class PoseEstimator:
                                             None if hints is None else hints[position])
             t_found = time.perf_counter()
             grouped = self.decoder.group(found)
+            weak = self.decoder.group_faint(found) if faint else []
             t_group = time.perf_counter()
             times['postprocess'] += t_found - t_start
             image_size = (image.shape[1], image.shape[0])
             persons = persons_from_grouping(grouped, plan.map_size, image_size)
-            found_people[index] = (persons, image_size, t_group - t_found)
+            found_people[index] = (persons, image_size, t_group - t_found,
+                                   persons_from_grouping(weak, plan.map_size, image_size))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """The network on a batch: at once where the engine takes batches, else image by image."""

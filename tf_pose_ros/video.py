@@ -7,20 +7,22 @@ from typing import Callable, Optional
 
 import cv2
 
+from tf_pose_ros import privacy
 from tf_pose_ros.drawing import draw_persons
 from tf_pose_ros.estimator import PoseEstimator
 
 
 def annotate_video(estimator: PoseEstimator, source: str, destination: str,
-                   progress: Optional[Callable[[int], None]] = None, tracker=None, smoother=None) -> dict:
+                   progress: Optional[Callable[[int], None]] = None, tracker=None, smoother=None,
+                   anonymize: bool = False) -> dict:
     """Run pose estimation on every frame of ``source`` and write an annotated mp4 to ``destination``.
 
     Returns counts: frames read, frames written, persons seen and, with a ``tracker``
     (tracking.PoseTracker), the number of tracks; each person is then labelled with their track id.
     With a ``smoother`` (smoothing.KeypointSmoother) keypoints are filtered along their tracks, timed
     by the video's frame rate (a tracker of its own follows the people when ``tracker`` is None).
-    ``progress`` gets called with 1 per frame. Raises ValueError when the video cannot be opened or
-    written.
+    ``progress`` gets called with 1 per frame. With ``anonymize`` the faces are blurred (privacy/) under
+    the skeletons. Raises ValueError when the video cannot be opened or written.
     """
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
@@ -40,8 +42,10 @@ def annotate_video(estimator: PoseEstimator, source: str, destination: str,
             if not ok:
                 break
             stats['frames'] += 1
-            result = estimator.infer(frame)
+            result = estimator.infer(frame, faint=anonymize)
             stats['persons'] += len(result.persons)
+            if anonymize:  # the frame's own detections: smoothing lags a moving face
+                frame = privacy.anonymize(frame, privacy.blurred_people(result))
             tracked = follow.update(result.persons) if follow is not None else None
             if smoother is not None:
                 result = smoother.smooth(result, tracked, (stats['frames'] - 1) / fps)

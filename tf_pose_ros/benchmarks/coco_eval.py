@@ -78,7 +78,8 @@ def _zero_stats() -> Dict[str, float]:
     return {name: 0.0 for name in STAT_NAMES}
 
 
-def _load_ground_truth(annotations_path):
+def load_ground_truth(annotations_path):
+    """pycocotools' COCO of the annotation file; FileNotFoundError, or ValueError naming what is wrong."""
     from pycocotools.coco import COCO
 
     path = Path(annotations_path)
@@ -90,6 +91,20 @@ def _load_ground_truth(annotations_path):
             return COCO(str(path))
     except (ValueError, KeyError, TypeError, AssertionError) as err:
         raise ValueError('%s is not a COCO annotation file: %s' % (path, err)) from None
+
+
+def person_images(coco_gt, annotations_path, max_images: Optional[int] = None) -> Tuple[int, List[int]]:
+    """The person category id and, as the original takes them, the ids of every image with a person
+    annotation in id order (the first ``max_images``); ValueError when the file has none."""
+    cat_ids = coco_gt.getCatIds(catNms=['person'])
+    if not cat_ids:
+        names = sorted(c.get('name', '?') for c in coco_gt.loadCats(coco_gt.getCatIds()))
+        raise ValueError('%s has no "person" category (it has: %s); keypoint AP needs person annotations'
+                         % (annotations_path, ', '.join(names) or 'none'))
+    image_ids = sorted(coco_gt.getImgIds(catIds=cat_ids))
+    if not image_ids:
+        raise ValueError('%s has no images with person annotations' % annotations_path)
+    return cat_ids[0], image_ids[:max_images] if max_images is not None else image_ids
 
 
 def evaluate(estimator, annotations_path, images_dir, progress: bool = True,
@@ -112,7 +127,6 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     Each image is read once and given to every estimator in turn, so their times are measured
     under the same conditions (a machine slowing down mid-run slows them all) and comparable.
     """
-    import cv2
     from tqdm import tqdm
 
     from tf_pose_ros.preprocess import InvalidImageError
@@ -122,18 +136,9 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise FileNotFoundError('images directory not found: %s' % images_dir)
-    coco_gt = _load_ground_truth(annotations_path)
-    cat_ids = coco_gt.getCatIds(catNms=['person'])
-    if not cat_ids:
-        names = sorted(c.get('name', '?') for c in coco_gt.loadCats(coco_gt.getCatIds()))
-        raise ValueError('%s has no "person" category (it has: %s); keypoint AP needs person annotations'
-                         % (annotations_path, ', '.join(names) or 'none'))
-    # Like the original: every image with a person annotation, in id order.
-    image_ids = sorted(coco_gt.getImgIds(catIds=cat_ids))
-    if not image_ids:
-        raise ValueError('%s has no images with person annotations' % annotations_path)
-    if max_images is not None:
-        image_ids = image_ids[:max_images]
+    coco_gt = load_ground_truth(annotations_path)
+    person_id, image_ids = person_images(coco_gt, annotations_path, max_images)
+    cat_ids = [person_id]
 
     # Like a camera whose frame size is known: every estimator readies its input for each image size
     # first, so the times below are per frame, not the one-time compilation of new input sizes.
@@ -151,7 +156,7 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     for image_id in bar:
         meta = coco_gt.loadImgs(image_id)[0]
         path = images_dir / meta['file_name']
-        image, reason = _read_image(cv2, path, meta)
+        image, reason = read_image(path, meta)
         if image is None:
             skipped.append({'file': str(path), 'reason': reason})
             continue
@@ -193,8 +198,10 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     return outcome
 
 
-def _read_image(cv2, path: Path, meta) -> Tuple[Any, str]:
-    """(image, '') or (None, why it cannot be scored against its annotation)."""
+def read_image(path: Path, meta) -> Tuple[Any, str]:
+    """(image, '') or (None, why it cannot be scored against its annotation ``meta``)."""
+    import cv2
+
     if not path.is_file():
         return None, 'file not found'
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)

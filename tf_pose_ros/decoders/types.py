@@ -29,3 +29,6 @@ class Decoder(Protocol):
                    map_size: Tuple[int, int], device_hint: Any = None) -> Any: ...
 
     def group(self, found: Any) -> List[GroupedPerson]: ...
+
+    def group_faint(self, found: Any) -> List[GroupedPerson]:
+        """People below group()'s thresholds that still look like people: faces to blur, never published."""

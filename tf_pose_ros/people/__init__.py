@@ -55,6 +55,9 @@ class PoseResult:
     persons: List[Person]
     image_size: Tuple[int, int]  # (width, height) of the input image
     timings_ms: Dict[str, float] = field(default_factory=dict)
+    #: With infer(..., faint=True): people below the decoder's person thresholds that still look like
+    #: people (decoders' group_faint), for blurring faces (privacy/); never published as persons.
+    faint: List[Person] = field(default_factory=list)
 
 
 def persons_from_grouping(grouped: Sequence, map_size: Tuple[int, int],

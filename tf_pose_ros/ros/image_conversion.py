@@ -9,33 +9,28 @@ cv_bridge when a ROS 2 distribution provides it. Every problem with a message is
 from __future__ import annotations
 
 import array
-import io
-import warnings
-from typing import Optional, Tuple
+from typing import Optional
 
 import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from tf_pose_ros.preprocess import MAX_IMAGE_PIXELS, InvalidImageError, to_bgr8
+from tf_pose_ros.streams.image_messages import (
+    LAYOUTS,
+    SUPPORTED_ENCODINGS,
+    ImageConversionError,
+    checked_rows,
+    compressed_to_bgr8,
+    declared_size,
+    raw_to_bgr8,
+)
 
+# The decoding without ROS lives in streams/image_messages.py; these stay importable from here.
+__all__ = ['COMPRESSED_FORMATS', 'DEPTH_ENCODINGS', 'SUPPORTED_ENCODINGS', 'ImageConversionError',
+           'bgr8_to_compressed_msg', 'bgr8_to_image_msg', 'compressed_msg_to_bgr8', 'declared_size',
+           'depth_array_to_msg', 'depth_msg_to_array', 'encode_image_msg', 'image_msg_to_bgr8']
 
-class ImageConversionError(ValueError):
-    """An image message cannot be converted (or an array cannot become a message); the text says why."""
-
-
-#: encoding -> (channels, bytes per channel), for the encodings read without cv_bridge.
-_LAYOUTS = {
-    'bgr8': (3, 1), 'rgb8': (3, 1), 'bgra8': (4, 1), 'rgba8': (4, 1), 'mono8': (1, 1),
-    'mono16': (1, 2), '16UC1': (1, 2), '8UC1': (1, 1), '8UC3': (3, 1),
-    # 4:2:2 YUV, what many USB (UVC) cameras deliver: two bytes a pixel, chroma shared by pixel pairs.
-    'yuv422': (2, 1), 'yuv422_yuy2': (2, 1),
-}
-SUPPORTED_ENCODINGS = tuple(_LAYOUTS)
-#: Encodings OpenCV converts to BGR itself; the others go through preprocess.to_bgr8.
-_TO_BGR = {'rgb8': cv2.COLOR_RGB2BGR, 'rgba8': cv2.COLOR_RGBA2BGR,
-           'yuv422': cv2.COLOR_YUV2BGR_UYVY, 'yuv422_yuy2': cv2.COLOR_YUV2BGR_YUY2}
 #: How encode_image_msg derives each encoding from BGR (None: the BGR pixels as they are).
 _FROM_BGR = {
     'bgr8': None, '8UC3': None, 'rgb8': cv2.COLOR_BGR2RGB, 'bgra8': cv2.COLOR_BGR2BGRA,
@@ -54,36 +49,13 @@ def image_msg_to_bgr8(msg: Image) -> np.ndarray:
     """A sensor_msgs/Image as a contiguous H x W x 3 uint8 BGR array that the caller owns.
 
     Reads bgr8, rgb8, bgra8, rgba8, mono8, 8UC1, 8UC3, mono16 and 16UC1 (16-bit keeps its 8 most
-    significant bits), yuv422 (UYVY) and yuv422_yuy2 (YUYV), honouring ``step`` and ``is_bigendian``;
-    other encodings need cv_bridge.
+    significant bits), yuv422 (UYVY) and yuv422_yuy2 (YUYV), honouring ``step`` and ``is_bigendian``
+    (streams/image_messages.py, shared with recordings); other encodings need cv_bridge.
     Raises ImageConversionError when the message is inconsistent or the encoding is not readable.
     """
-    encoding = msg.encoding
-    layout = _LAYOUTS.get(encoding)
-    if layout is None:
+    if msg.encoding not in LAYOUTS:
         return _convert_with_cv_bridge(msg)
-    channels, depth = layout
-    if channels == 2 and int(msg.width) % 2:
-        raise ImageConversionError('%s image width %d is odd: 4:2:2 pixels come in pairs' % (encoding, msg.width))
-    rows = _checked_rows(msg, channels * depth)  # views only from here: no copy until the conversion
-    width, height = int(msg.width), int(msg.height)
-    row_bytes = width * channels * depth
-    if depth == 2:
-        # The most significant byte of each pixel is the first of its pair when big-endian.
-        first = 0 if msg.is_bigendian else 1
-        pixels = rows[:, first:row_bytes:2]
-    else:
-        pixels = rows[:, :row_bytes].reshape(height, width, channels)
-    try:
-        if encoding in _TO_BGR:
-            image = cv2.cvtColor(pixels, _TO_BGR[encoding])
-        else:
-            image = to_bgr8(pixels)
-    except InvalidImageError as err:
-        raise ImageConversionError('%s image: %s' % (encoding, err)) from err
-    if np.may_share_memory(image, rows):  # bgr8 without padding: detach from the message buffer
-        image = image.copy()
-    return image
+    return raw_to_bgr8(msg)
 
 
 #: Depth encodings read by depth_msg_to_array: encoding -> numpy type (byte order from the message).
@@ -101,7 +73,7 @@ def depth_msg_to_array(msg: Image) -> np.ndarray:
         raise ImageConversionError('depth image encoding %r is not one of %s'
                                    % (msg.encoding, ', '.join(DEPTH_ENCODINGS)))
     dtype = np.dtype(('>' if msg.is_bigendian else '<') + kind)
-    rows = _checked_rows(msg, dtype.itemsize)
+    rows = checked_rows(msg, dtype.itemsize)
     if msg.step % dtype.itemsize:
         raise ImageConversionError('%s image step %d is no whole number of %d-byte pixels'
                                    % (msg.encoding, msg.step, dtype.itemsize))
@@ -123,76 +95,9 @@ def depth_array_to_msg(depth: np.ndarray, encoding: str, header: Optional[Header
     return _pixels_to_msg(pixels.astype('<' + kind), encoding, header)
 
 
-def _checked_rows(msg: Image, pixel_bytes: int) -> np.ndarray:
-    """The message's data as height x step bytes (a view), after checking its size fields against it."""
-    encoding = msg.encoding
-    width, height, step = int(msg.width), int(msg.height), int(msg.step)
-    if width == 0 or height == 0:
-        raise ImageConversionError('%s image is empty (width %d, height %d)' % (encoding, width, height))
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageConversionError('%s image %dx%d is larger than %d pixels'
-                                   % (encoding, width, height, MAX_IMAGE_PIXELS))
-    row_bytes = width * pixel_bytes
-    if step < row_bytes:
-        raise ImageConversionError('%s image step %d is smaller than width * bytes per pixel = %d * %d = %d'
-                                   % (encoding, step, width, pixel_bytes, row_bytes))
-    buffer = _data_bytes(msg.data)
-    if buffer.size != step * height:
-        raise ImageConversionError('%s image data has %d bytes, expected step * height = %d * %d = %d (%s)'
-                                   % (encoding, buffer.size, step, height, step * height,
-                                      'too short' if buffer.size < step * height else 'too long'))
-    return buffer.reshape(height, step)
-
-
 def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
     """A sensor_msgs/CompressedImage (jpeg, png, or anything OpenCV decodes) as H x W x 3 uint8 BGR."""
-    buffer = _data_bytes(msg.data)
-    if buffer.size == 0:
-        raise ImageConversionError('compressed image (format %r) has no data' % msg.format)
-    size = declared_size(buffer)
-    # Checked before decoding: a 0.3 MB PNG can declare 10240x10240, 315 MB once decoded.
-    if size is not None and (size[0] * size[1] > MAX_IMAGE_PIXELS or 0 in size):
-        raise ImageConversionError('compressed image (format %r) declares %dx%d pixels; at most %d are '
-                                   'accepted' % (msg.format, size[0], size[1], MAX_IMAGE_PIXELS))
-    try:
-        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    except cv2.error:
-        image = None
-    if image is None:
-        raise ImageConversionError('cannot decode %d bytes of compressed image data (format %r): corrupt, '
-                                   'or not a format OpenCV reads' % (buffer.size, msg.format))
-    return image
-
-
-def declared_size(buffer: np.ndarray) -> Optional[Tuple[int, int]]:
-    """(width, height) from a compressed image's header, without decoding it; None if unreadable."""
-    from PIL import Image as PilImage
-    from PIL import UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', PilImage.DecompressionBombWarning)  # we judge the size ourselves
-            with PilImage.open(io.BytesIO(buffer.tobytes())) as header:  # reads the header only
-                return header.size
-    except PilImage.DecompressionBombError as err:  # Pillow's own limit, far above ours
-        raise ImageConversionError('compressed image is too large: %s' % err) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None  # not a format Pillow knows: OpenCV may still decode it, and the size is checked after
-
-
-def _data_bytes(data) -> np.ndarray:
-    """The message's data as a flat uint8 array, without copying where the data is a buffer."""
-    if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
-    if isinstance(data, (bytes, bytearray, memoryview, array.array)):
-        try:
-            return np.frombuffer(data, np.uint8)
-        except (ValueError, TypeError) as err:
-            raise ImageConversionError('image data is not a contiguous byte buffer: %s' % err) from err
-    try:
-        return np.asarray(data, dtype=np.uint8).reshape(-1)
-    except (ValueError, TypeError, OverflowError) as err:
-        raise ImageConversionError('image data must be bytes or a sequence of integers 0..255: %s' % err) from err
+    return compressed_to_bgr8(msg)
 
 
 def _convert_with_cv_bridge(msg: Image) -> np.ndarray:
@@ -268,7 +173,7 @@ def encode_image_msg(image_bgr: np.ndarray, encoding: str, header: Optional[Head
     image = _check_bgr8(image_bgr)
     conversion = _FROM_BGR[encoding]
     pixels = image if conversion is None else cv2.cvtColor(image, conversion)
-    if _LAYOUTS[encoding][1] == 2:
+    if LAYOUTS[encoding][1] == 2:
         pixels = (pixels.astype(np.uint16) * 257).astype('>u2' if bigendian else '<u2')
     return _pixels_to_msg(pixels, encoding, header, bigendian=bigendian and pixels.itemsize == 2)
 

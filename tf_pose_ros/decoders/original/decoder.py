@@ -64,3 +64,7 @@ class OriginalDecoder:
             return grouping.group_peaks_at_ratio(parts, ys, xs, heat, paf, ratio)
         peaks, heat, paf = maps
         return grouping.group_people(peaks, heat, paf)
+
+    def group_faint(self, found) -> List[GroupedPerson]:
+        """None: the original's grouping keeps no record of the people it leaves out."""
+        return []

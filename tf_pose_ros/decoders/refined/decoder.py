@@ -19,7 +19,7 @@ measured gain of each):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -57,6 +57,8 @@ class RefinedSettings:
     thresh_extend: float = 0.02        # ... down to this peak value (refined_extension.py)
     person_score: str = 'mean'         # a person's score (ranking.PERSON_SCORES)
     suppress_oks: float = 0.0          # drop a person whose OKS to a better one is above this (0: off)
+    faint_min_parts: int = 2           # group_faint: the people left out above that still have this many parts ...
+    faint_min_mean_score: float = 0.15  # ... of at least this mean score (docs/privacy.md)
 
     def __post_init__(self):
         if self.fit not in FITS:
@@ -127,6 +129,31 @@ class RefinedDecoder:
         s = self.settings
         strong = np.flatnonzero(scores > np.float32(s.thresh_heat))  # the first pass's peaks
         rows = self._first_pass(parts[strong], fx[strong], fy[strong], scores[strong], paf, ratio, map_height)
+        grouped = self._completed(rows, strong, found)
+        if s.person_score == 'mean' and s.suppress_oks <= 0:
+            return grouped
+        return rank_people(grouped, s.person_score, s.suppress_oks)
+
+    def group_faint(self, found) -> List[GroupedPerson]:
+        """The people group() leaves out (too few parts, too low a score) that still have
+        ``faint_min_parts`` parts of mean score ``faint_min_mean_score``: people whose faces are
+        blurred (privacy/), never published."""
+        parts, fx, fy, scores, paf, ratio, map_height = found
+        if parts.shape[0] == 0:
+            return []
+        s = self.settings
+        strong = np.flatnonzero(scores > np.float32(s.thresh_heat))
+        rows = self._first_pass(parts[strong], fx[strong], fy[strong], scores[strong], paf, ratio, map_height,
+                                min(s.faint_min_parts, s.min_parts), min(s.faint_min_mean_score, s.min_mean_score))
+        # The greedy assembly filters only at its end, so group()'s people are exactly the rows that
+        # pass its thresholds: the others are the faint ones.
+        count, total = rows[:, refined_grouping.COUNT], rows[:, refined_grouping.SCORE]
+        return self._completed(rows[(count < s.min_parts) | (total / count < s.min_mean_score)], strong, found)
+
+    def _completed(self, rows: np.ndarray, strong: np.ndarray, found) -> List[GroupedPerson]:
+        """First-pass rows (ids among the ``strong`` peaks) as people, their empty slots filled by the second pass."""
+        parts, fx, fy, scores, paf, ratio, map_height = found
+        s = self.settings
         first = rows[:, :NUM_PARTS]
         people = np.where(first >= 0, strong[np.maximum(first, 0).astype(np.int64)], -1)  # ids among all peaks
         if s.extend and len(people):
@@ -141,19 +168,20 @@ class RefinedDecoder:
             found_parts = {part: (fx_list[peak], fy_list[peak], score_list[peak])
                            for part, peak in enumerate(row) if peak >= 0}
             grouped.append(GroupedPerson(person_score, found_parts))
-        if s.person_score == 'mean' and s.suppress_oks <= 0:
-            return grouped
-        return rank_people(grouped, s.person_score, s.suppress_oks)
+        return grouped
 
-    def _first_pass(self, parts, fx, fy, scores, paf, ratio, map_height) -> np.ndarray:
-        """The greedy grouping's people: rows of peak ids (-1 where absent), summed score, count."""
+    def _first_pass(self, parts, fx, fy, scores, paf, ratio, map_height, min_parts: Optional[int] = None,
+                    min_mean_score: Optional[float] = None) -> np.ndarray:
+        """The greedy grouping's people: rows of peak ids (-1 where absent), summed score, count; people
+        need ``min_parts`` parts of ``min_mean_score`` (default: the settings')."""
         s = self.settings
         starts = np.searchsorted(parts, np.arange(NUM_PARTS + 1)).astype(np.int64)
         conns = refined_grouping.connect_limbs(
             starts, fx, fy, paf, float(ratio), map_height, _LIMBS, _LIMB_CHANNELS,
             s.min_samples, s.max_samples, s.thresh_vector, s.min_good_fraction)
-        return refined_grouping.assemble_people(*conns, scores, _LIMBS, NUM_STARTING_LIMBS, s.min_parts,
-                                                s.min_mean_score)
+        return refined_grouping.assemble_people(
+            *conns, scores, _LIMBS, NUM_STARTING_LIMBS, s.min_parts if min_parts is None else min_parts,
+            s.min_mean_score if min_mean_score is None else min_mean_score)
 
 
 def average_outputs(outputs: Sequence[np.ndarray]) -> np.ndarray:

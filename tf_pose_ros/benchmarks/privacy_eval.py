@@ -1,0 +1,134 @@
+"""How well the face blurring covers the faces of an annotated image set (``tf-pose-ros eval --privacy``).
+
+Every annotated person with at least MIN_FACE_POINTS visible face keypoints (nose, eyes, ears; COCO
+visibility 2) has a face box: the box around those keypoints grown by half its size. A face counts as
+covered when at least COVERED_SHARE of its box is blurred. The share of all pixels blurred is
+reported beside it: blurring everything would cover every face.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from tf_pose_ros.benchmarks.coco_eval import load_ground_truth, person_images, read_image
+from tf_pose_ros.privacy import Box, blur_mask, blurred_people, face_boxes
+
+#: COCO-17 slots of the face keypoints: nose, left and right eye, left and right ear.
+FACE_SLOTS = (0, 1, 2, 3, 4)
+MIN_FACE_POINTS = 2
+#: The annotated face box: the keypoints' box grown by this factor about its centre.
+BOX_GROWTH = 1.5
+#: A face is covered when this share of its box is blurred.
+COVERED_SHARE = 0.9
+VISIBLE = 2
+
+
+@dataclass
+class PrivacyResult:
+    """Coverage figures of one run."""
+
+    faces: int  # annotated persons with a face box
+    covered: int  # of those, faces blurred over at least COVERED_SHARE of their box
+    blurred_share: float  # mean over the images of the share of their pixels blurred
+    image_count: int
+    persons_found: int  # persons the estimator found
+    faint_found: int  # people below its person thresholds, blurred as well (PoseResult.faint)
+    boxes: int  # face boxes blurred (a person seen only below the shoulders has none)
+    skipped: List[Dict[str, str]] = field(default_factory=list)
+
+    @property
+    def covered_share(self) -> float:
+        return self.covered / self.faces if self.faces else 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures."""
+        return {'faces': self.faces, 'covered': self.covered, 'covered_share': self.covered_share,
+                'blurred_share': self.blurred_share, 'image_count': self.image_count,
+                'persons_found': self.persons_found, 'faint_found': self.faint_found, 'boxes': self.boxes,
+                'skipped': list(self.skipped)}
+
+
+def annotated_face_box(keypoints: Sequence[float], image_size: Tuple[int, int]) -> Optional[Box]:
+    """The face box of one COCO annotation's 51 keypoint numbers, or None with fewer than
+    MIN_FACE_POINTS visible face keypoints; clipped to ``image_size`` (width, height), at least a pixel."""
+    points = [(keypoints[3 * slot], keypoints[3 * slot + 1]) for slot in FACE_SLOTS
+              if keypoints[3 * slot + 2] == VISIBLE]
+    if len(points) < MIN_FACE_POINTS:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    centre_x, centre_y = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    half_w, half_h = (max(xs) - min(xs)) * BOX_GROWTH / 2, (max(ys) - min(ys)) * BOX_GROWTH / 2
+    width, height = image_size
+    x0 = min(width - 1, max(0, int(math.floor(centre_x - half_w))))
+    y0 = min(height - 1, max(0, int(math.floor(centre_y - half_h))))
+    return Box(x0, y0, max(x0 + 1, min(width, int(math.ceil(centre_x + half_w)))),
+               max(y0 + 1, min(height, int(math.ceil(centre_y + half_h)))))
+
+
+def covered_share(mask: np.ndarray, box: Box) -> float:
+    """The share of ``box``'s pixels that ``mask`` marks as blurred."""
+    region = mask[box.y0:box.y1, box.x0:box.x1]
+    return float(region.mean()) if region.size else 0.0
+
+
+def evaluate_privacy(estimator, annotations_path, images_dir, progress: bool = True,
+                     max_images: Optional[int] = None) -> PrivacyResult:
+    """Run ``estimator`` on every image with person annotations, blur the faces it finds, and measure."""
+    from tqdm import tqdm
+
+    from tf_pose_ros.preprocess import InvalidImageError
+
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise FileNotFoundError('images directory not found: %s' % images_dir)
+    coco_gt = load_ground_truth(annotations_path)
+    person_id, image_ids = person_images(coco_gt, annotations_path, max_images)
+    faces = covered = persons_found = faint_found = boxes_blurred = 0
+    shares: List[float] = []
+    skipped: List[Dict[str, str]] = []
+    for image_id in tqdm(image_ids, unit='image', desc='privacy', file=sys.stderr, disable=not progress):
+        meta = coco_gt.loadImgs(image_id)[0]
+        path = images_dir / meta['file_name']
+        image, reason = read_image(path, meta)
+        if image is None:
+            skipped.append({'file': str(path), 'reason': reason})
+            continue
+        try:
+            result = estimator.infer(image, faint=True)
+        except InvalidImageError as err:
+            skipped.append({'file': str(path), 'reason': str(err)})
+            continue
+        size = (image.shape[1], image.shape[0])
+        boxes = face_boxes(blurred_people(result), size)
+        mask = blur_mask(image.shape[:2], boxes)
+        persons_found += len(result.persons)
+        faint_found += len(result.faint)
+        boxes_blurred += len(boxes)
+        shares.append(float(mask.mean()))
+        for annotation in coco_gt.loadAnns(coco_gt.getAnnIds(imgIds=image_id, catIds=[person_id], iscrowd=False)):
+            box = annotated_face_box(annotation.get('keypoints') or [0] * 51, size)
+            if box is not None:
+                faces += 1
+                covered += covered_share(mask, box) >= COVERED_SHARE
+    return PrivacyResult(faces=faces, covered=covered, blurred_share=float(np.mean(shares)) if shares else 0.0,
+                         image_count=len(shares), persons_found=persons_found, faint_found=faint_found,
+                         boxes=boxes_blurred, skipped=skipped)
+
+
+def format_privacy(result: PrivacyResult, label: str = '') -> str:
+    """The figures as a short table, with the skipped images named."""
+    lines = ['| configuration | faces | covered | covered share | pixels blurred (mean) | images | persons | faint |',
+             '|---|---|---|---|---|---|---|---|',
+             '| %s | %d | %d | %.1f%% | %.1f%% | %d | %d | %d |' % (
+                 label or '-', result.faces, result.covered, 100 * result.covered_share, 100 * result.blurred_share,
+                 result.image_count, result.persons_found, result.faint_found)]
+    if result.skipped:
+        lines.append('%d image(s) skipped (missing, unreadable or not the annotated size)' % len(result.skipped))
+        lines += ['  %s: %s' % (entry['file'], entry['reason']) for entry in result.skipped]
+    return '\n'.join(lines)
