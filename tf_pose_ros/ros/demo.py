@@ -24,6 +24,7 @@ from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
+from tf_pose_ros.ros.spinning import until_stopped
 from tf_pose_ros.runtime.allocator import keep_freed_memory
 from tf_pose_ros.streams.stats import DROPPED, INVALID, RECEIVED
 
@@ -68,43 +69,47 @@ def main(argv=None) -> int:
     parser.add_argument('--timeout', type=float, default=120.0, help='give up after this many seconds')
     args = parser.parse_args(argv)
 
-    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
-    rclpy.init()
-    keep_freed_memory()  # as the pose_estimator executable does
-    source = ImageSource(parameter_overrides=[
-        Parameter('source', value=args.source), Parameter('rate', value=float(args.rate)),
-        Parameter('count', value=args.frames), Parameter('loop', value=True)])
-    estimator = PoseEstimatorNode(parameter_overrides=[
-        Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
-        Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob('frame_*.jpg'):  # a shorter run must not leave the last run's frames behind
         stale.unlink()
-    listener = PoseListener(out_dir)
-    executor = SingleThreadedExecutor()  # as each executable spins its node
-    for node in (source, estimator, listener):
-        executor.add_node(node)
-    deadline = time.monotonic() + args.timeout
+    source = estimator = listener = None
     try:
-        # Done once the source has sent its frames and the estimator has gone quiet.
-        while time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
-            if listener.frames and time.monotonic() - listener.last_message > 3.0:
-                break
-    except KeyboardInterrupt:
-        pass
+        with until_stopped() as stop:  # Ctrl-C or SIGTERM, while the model loads as well
+            use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
+            rclpy.init()
+            keep_freed_memory()  # as the pose_estimator executable does
+            source = ImageSource(parameter_overrides=[
+                Parameter('source', value=args.source), Parameter('rate', value=float(args.rate)),
+                Parameter('count', value=args.frames), Parameter('loop', value=True)])
+            estimator = PoseEstimatorNode(parameter_overrides=[
+                Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
+                Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
+            listener = PoseListener(out_dir)
+            _spin_until_quiet((source, estimator, listener), listener, args.timeout)
     finally:
-        figures = estimator.cameras[0].stats.snapshot()
+        figures = estimator.cameras[0].stats.snapshot() if estimator is not None else {}
         for node in (source, estimator, listener):
-            node.destroy_node()
+            if node is not None:
+                node.destroy_node()
         rclpy.try_shutdown()
+    frames, images = (listener.frames, listener.images) if listener is not None else (0, 0)
     print('\nreceived %d frames, %d Persons messages, %d annotated frames in %s; dropped %d, invalid %d; '
-          'pipeline %.1f ms' % (figures.get(RECEIVED, 0), listener.frames, listener.images, args.out_dir,
-                                figures.get(DROPPED, 0), figures.get(INVALID, 0),
-                                figures.get('pipeline_ms_mean', float('nan'))))
-    return 0 if listener.frames else 1
+          'pipeline %.1f ms' % (figures.get(RECEIVED, 0), frames, images, args.out_dir, figures.get(DROPPED, 0),
+                                figures.get(INVALID, 0), figures.get('pipeline_ms_mean', float('nan'))))
+    return 0 if frames or stop.stopped else 1
 
+
+def _spin_until_quiet(nodes, listener: PoseListener, timeout: float) -> None:
+    """Spin ``nodes`` until the source has sent its frames and the estimator has gone quiet, or ``timeout``."""
+    executor = SingleThreadedExecutor()  # as each executable spins its node
+    for node in nodes:
+        executor.add_node(node)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.1)
+        if listener.frames and time.monotonic() - listener.last_message > 3.0:
+            break
 
 if __name__ == '__main__':
     sys.exit(main())

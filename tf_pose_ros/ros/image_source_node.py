@@ -21,18 +21,16 @@ from typing import Callable, Iterator, List, Optional, Union
 
 import cv2
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import SUPPORTED_ENCODINGS, bgr8_to_compressed_msg, encode_image_msg
 from tf_pose_ros.ros.param_descriptors import describe
 from tf_pose_ros.ros.qos import RELIABILITIES, image_qos, reliability_error
-from tf_pose_ros.ros.spinning import report_startup_failure, spin_until_shutdown, usage, wants_help
+from tf_pose_ros.ros.spinning import run, usage, wants_help
 
 IMAGE_SUFFIXES = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 
@@ -318,13 +316,8 @@ def main(args=None) -> int:
         print(usage('image_source', 'Publishes camera-like frames on image_raw (sensor_msgs/Image).',
                     ((name, default, text) for name, default, text, _ in SOURCE_PARAMS)))
         return 0
-    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
-    rclpy.init(args=args)
-    try:
-        node = ImageSource()
-    except (SourceError, ParameterException) as err:
-        return report_startup_failure('image_source', err)
-    return spin_until_shutdown(node, finished=lambda: node.done)
+    return run('image_source', ImageSource, args, finished=lambda node: node.done,
+               startup_errors=(SourceError, ParameterException))
 
 
 if __name__ == '__main__':

@@ -20,12 +20,10 @@ import argparse
 import sys
 from typing import List, Optional, Sequence
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
-from tf_pose_ros.ros.spinning import spin_until_shutdown
+from tf_pose_ros.ros.spinning import run
 
 DEFAULT_TOPIC = '/pose_estimator/persons'
 
@@ -88,10 +86,8 @@ def main(args: Optional[List[str]] = None) -> int:
 
     argv = sys.argv if args is None else args
     options = parse_args(remove_ros_args(argv)[1:])  # exits with the usage on --help or a bad flag
-    use_large_frame_transport()  # before rclpy.init, as the package's other executables
-    rclpy.init(args=argv)
-    node = PersonsEcho(options.topic, options.count)
-    return spin_until_shutdown(node, finished=lambda: node.done)
+    return run('persons_echo', lambda: PersonsEcho(options.topic, options.count), argv,
+               finished=lambda node: node.done)
 
 
 if __name__ == '__main__':

@@ -174,9 +174,9 @@ class PoseNodeBase:
         self._batcher = FrameBatcher(len(self._cameras), self.config['batch_size'], self.config['batch_wait'])
         for camera, slot in zip(self._cameras, self._batcher.slots):
             camera.use_slot(slot)
-        self._worker = threading.Thread(target=self._work, args=(self._batcher,), name='pose_inference',
-                                        daemon=True)
-        self._worker.start()
+        worker = threading.Thread(target=self._work, args=(self._batcher,), name='pose_inference', daemon=True)
+        worker.start()
+        self._worker = worker  # once started: a Ctrl-C during start() leaves no thread for destroy_node to join
 
     def _stop_worker(self) -> None:
         self._batcher.close()

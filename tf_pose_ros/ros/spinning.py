@@ -1,11 +1,19 @@
-"""Starting and running a node until Ctrl-C or shutdown, shared by the package's executables."""
+"""Starting and running a node until Ctrl-C, SIGTERM or shutdown, shared by the package's executables.
+
+rclpy's signal handler shuts the context down from a thread of its own (SIGINT also raises
+KeyboardInterrupt in the main thread), so the main thread's next rclpy call may fail at any point:
+spinning raises ExternalShutdownException, and a call that needs the context raises RCLError, e.g. the
+timer a timed spin_once creates ('failed to create timer: the given context is not valid'). Such an
+error is the stop, not a failure (stopped_by_signal).
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple, Type
 
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException
@@ -14,6 +22,9 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.log_bridge import forward_package_logging
 from tf_pose_ros.runtime.allocator import keep_freed_memory
+
+#: Start-up errors that get a FATAL line instead of a traceback, unless the executable names others.
+STARTUP_ERRORS: Tuple[Type[BaseException], ...] = (Exception,)
 
 
 def report_startup_failure(name: str, err: Exception) -> int:
@@ -27,35 +38,91 @@ def report_startup_failure(name: str, err: Exception) -> int:
     return 1
 
 
+def stopped_by_signal(err: BaseException, context=None) -> bool:
+    """Whether ``err`` is how Ctrl-C, SIGTERM or a shutdown of ``context`` (default: rclpy's) surfaces."""
+    if isinstance(err, (KeyboardInterrupt, ExternalShutdownException)):
+        return True
+    context = context if context is not None else rclpy.utilities.get_default_context()
+    return isinstance(err, Exception) and not context.ok()
+
+
+class Stop:
+    """What until_stopped() yields: ``stopped`` once a signal or shutdown ended the block."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+
+@contextmanager
+def until_stopped(context=None) -> Iterator[Stop]:
+    """Ends the block quietly when Ctrl-C, SIGTERM or a shutdown of ``context`` stops it (stopped_by_signal)."""
+    stop = Stop()
+    try:
+        yield stop
+    except BaseException as err:
+        if not stopped_by_signal(err, context):
+            raise
+        stop.stopped = True
+
+
 #: Seconds a finished node keeps spinning, so its last messages reach reliable subscribers.
 LINGER_S = 0.5
 
 
-def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None) -> int:
-    """Spin ``node`` until Ctrl-C, shutdown or ``finished()``, then clean up; returns 0."""
+def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None,
+                        executor: Optional[SingleThreadedExecutor] = None) -> int:
+    """Spin ``node`` (in ``executor``, by default a new single-threaded one) until Ctrl-C, SIGTERM, shutdown or
+    ``finished()``, then clean up; returns 0."""
+    context = node.context
     try:
-        if finished is None:
-            rclpy.spin(node)
-        else:
-            while rclpy.ok() and not finished():
-                rclpy.spin_once(node, timeout_sec=0.1)
-            deadline = time.monotonic() + LINGER_S
-            while rclpy.ok() and time.monotonic() < deadline:
-                rclpy.spin_once(node, timeout_sec=0.05)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        with until_stopped(context):
+            executor = executor or SingleThreadedExecutor(context=context)
+            executor.add_node(node)
+            if finished is None:
+                executor.spin()
+            else:
+                while context.ok() and not finished():
+                    executor.spin_once(timeout_sec=0.1)
+                deadline = time.monotonic() + LINGER_S
+                while context.ok() and time.monotonic() < deadline:
+                    executor.spin_once(timeout_sec=0.05)
     finally:
         # A second Ctrl-C must not cut the clean-up short: a terminal sends SIGINT to the process
         # group and `ros2 launch` sends its own, so a launched node often gets two.
         _ignore_sigint()
+        if executor is not None:
+            executor.shutdown()
         node.destroy_node()
-        rclpy.try_shutdown()
+        context.try_shutdown()
     return 0
 
 
 def _ignore_sigint() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run(program: str, make_node: Callable[[], Any], args: Optional[Sequence[str]] = None,
+        finished: Optional[Callable[[Any], bool]] = None,
+        startup_errors: Tuple[Type[BaseException], ...] = STARTUP_ERRORS) -> int:
+    """Initialise rclpy with ``args``, make the executable ``program``'s node and spin it until Ctrl-C,
+    SIGTERM, shutdown or ``finished(node)``. The exit status: 0, or 1 after a FATAL line for a start-up
+    error of ``startup_errors``; a signal while starting (a model load takes seconds) exits 0 too."""
+    try:
+        use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
+        rclpy.init(args=args)
+        # Made before the node, which takes seconds to make: an executor cannot be made once a signal has shut
+        # the context down (and rclpy prints a traceback from the half-made one's __del__).
+        executor = SingleThreadedExecutor()
+        node = make_node()
+    except BaseException as err:
+        if stopped_by_signal(err):
+            rclpy.try_shutdown()
+            return 0
+        if isinstance(err, startup_errors):
+            return report_startup_failure(program, err)
+        raise
+    return spin_until_shutdown(node, None if finished is None else lambda: finished(node), executor)
 
 
 def wants_help(args: Optional[Sequence[str]] = None) -> bool:
@@ -81,17 +148,14 @@ def run_node(node_class, program: str, description: str, params: Iterable[Tuple[
     if wants_help(args):
         print(usage(program, description, params))
         return 0
-    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
-    rclpy.init(args=args)
-    keep_freed_memory()  # frames are processed in a thread of their own
-    forward_package_logging(rclpy.logging.get_logger(program))  # e.g. a first-use conversion's progress
-    try:
-        node = node_class()
-    except Exception as err:  # e.g. upsample_ratio:=4 where a float is declared, or a bad topic name
-        return report_startup_failure(program, err)
+
+    def make_node():
+        keep_freed_memory()  # frames are processed in a thread of their own
+        forward_package_logging(rclpy.logging.get_logger(program))  # e.g. a first-use conversion's progress
+        return node_class()
     # A single-threaded executor: with rclpy's MultiThreadedExecutor a third of a 30 Hz stream never
     # reached the callback while inference ran (measured with node_bench); a reload pauses intake instead.
-    return spin_until_shutdown(node)
+    return run(program, make_node, args)
 
 
 def spin_in_background(node):
