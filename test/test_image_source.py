@@ -265,6 +265,7 @@ def _run_main(*ros_args, interrupt_after=None):
     (('-p', 'source:=/no/such/video.mp4'), "source '/no/such/video.mp4': no such file"),
     (('-p', 'encoding:=nv21'), "unknown encoding 'nv21'"),
     (('-p', 'rate:=10'), 'needs a decimal point'),
+    (('-p', 'frame_id:=0x10'), r'''expecting type 'STRING': frame_id \(quote text that ROS would read as a number'''),
     (('-p', 'source:=/dev/video63'), 'camera /dev/video63: no such device'),
 ])
 def test_main_exits_non_zero_with_a_message_not_a_traceback(ros_args, pattern):

@@ -115,7 +115,7 @@ def test_every_parameter_default_is_valid():
 @pytest.mark.parametrize('name, value, words', [
     ('model', 'resnet', 'unknown model'),
     ('resolution', '432x36', 'multiples of 16'),
-    ('resolution', 432, 'must be a str'),
+    ('resolution', 432, 'resolution is text'),
     ('upsample_ratio', 9.0, 'within'),
     ('upsample_ratio', 'four', 'must be a float'),
     ('device', 'gpu:one', 'device'),

@@ -14,6 +14,7 @@ import pytest
 rclpy = pytest.importorskip('rclpy', reason='rclpy (ROS 2) is not importable')
 
 from node_harness import QOS, Harness  # noqa: E402
+from processes import Executable  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -170,6 +171,34 @@ def test_bad_messages_are_counted_and_the_node_keeps_working(harness, astronaut)
                      what='invalid count')
     persons = harness.send(encode_image_msg(astronaut, 'bgr8', harness.header()))
     assert len(persons.persons) == 1
+
+
+def test_a_bad_frame_right_before_a_good_one_is_counted_and_displaces_nothing(ros_context, mobilenet_thin_path,
+                                                                             astronaut):
+    """Bad frames are refused as they arrive: in a stream none takes the slot from the good frame behind it
+    (it would be counted as dropped, not invalid), and each is counted invalid."""
+    # The default input depth (5), so two frames sent back to back both reach the callback.
+    h = Harness(ros_context, '/burst', [Parameter('device', value='cpu'),
+                                        Parameter('qos_reliability', value='reliable')])
+    try:
+        stats = h.node.cameras[0].stats
+        h.send(encode_image_msg(astronaut, 'bgr8', h.header()))
+        before = stats.snapshot()
+        bad = [Image(header=h.header(), height=10, width=10, encoding='bgr8', step=30, data=bytes(100)),
+               Image(header=h.header(), height=10, width=10, encoding='soak_unknown', step=30, data=bytes(300)),
+               Image(header=h.header(), height=0, width=0, encoding='bgr8', step=0, data=b'')] * 3
+        for msg in bad:
+            received = stats.snapshot().get(RECEIVED, 0)
+            h.image_pub.publish(msg)
+            h.image_pub.publish(encode_image_msg(astronaut, 'bgr8', h.header()))  # at once behind it
+            h.wait_for(lambda seen=received: stats.snapshot().get(RECEIVED, 0) >= seen + 2,
+                       what='the bad frame and the good one to arrive')
+        assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
+        grown = {key: stats.snapshot().get(key, 0) - before.get(key, 0) for key in (INVALID, PROCESSED, DROPPED)}
+        assert grown[INVALID] == len(bad), grown
+        assert grown[PROCESSED] + grown[DROPPED] == len(bad) + 1, grown  # every good frame, the last one too
+    finally:
+        h.close()
 
 
 def test_a_1280x720_stream_runs_an_aspect_true_input(harness, astronaut):
@@ -386,6 +415,48 @@ def test_missing_model_keeps_the_node_up_and_a_parameter_fixes_it(ros_context, m
         assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
     finally:
         h.close()
+
+
+def test_a_resolution_read_as_an_integer_is_refused_and_the_node_stays_up(ros_context, mobilenet_thin_path,
+                                                                           astronaut):
+    """`-p resolution:=0x10` arrives as the integer 16: no network, a message naming the form and the quoting; the
+    parameter keeps its default and every change but a resolution is refused until one is set."""
+    h = Harness(ros_context, '/hex', [Parameter('resolution', value=16), Parameter('device', value='cpu'),
+                                     Parameter('qos_reliability', value='reliable'),
+                                     Parameter('diagnostics_period', value=0.2)])
+    try:
+        assert h.node.estimator is None and h.node.get_parameter('resolution').value == '432x368'
+        status = h.wait_for_status('resolution is text')
+        assert status.level == status.ERROR
+        assert 'WIDTHxHEIGHT' in status.message and '-p "resolution:=\'432x368\'"' in status.message
+        assert 'the integer 16 (0x... is a hexadecimal number to ROS)' in status.message
+        refused = _set(h, 'tracking', False)
+        assert not refused.successful and 'resolution is text' in refused.reason
+        refused = _set(h, 'resolution', 0)  # at run time too: rclpy leaves the type to the node
+        assert not refused.successful and 'the integer 0' in refused.reason, refused.reason
+        assert h.node.estimator is None
+        assert _set(h, 'resolution', '432x368').successful
+        assert h.node.estimator is not None and h.node.estimator.resolution == (432, 368)
+        assert len(h.send(encode_image_msg(astronaut, 'bgr8', h.header())).persons) == 1
+        assert _set(h, 'tracking', False).successful
+    finally:
+        h.close()
+
+
+def test_console_entry_point_keeps_running_after_a_hexadecimal_resolution():
+    """The command line of the report: ROS's parser turns 0x0 into the integer 0 before the node sees it."""
+    node = Executable('pose_estimator', '--ros-args', '-r', '__ns:=/hex_cli', '-p', 'device:=cpu',
+                      '-p', 'resolution:=0x0')
+    try:
+        node.wait_for('listening on')  # subscribed after the refused load: the node stays up
+        assert node.process.poll() is None
+        status = node.stop()
+    finally:
+        node.kill()
+    out = node.output
+    assert status == 0 and 'Traceback' not in out and '[FATAL]' not in out and 'decimal point' not in out, out
+    assert 'no model loaded: resolution is text' in out and 'the integer 0' in out
+    assert '-p "resolution:=\'432x368\'"' in out
 
 
 def test_console_entry_point_runs_the_node(ros_context, mobilenet_thin_path, astronaut):

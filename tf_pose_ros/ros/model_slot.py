@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 from tf_pose_ros.config import format_resolution, format_scales
 from tf_pose_ros.engines import resolve_preset
@@ -46,6 +46,9 @@ class ModelSlot:
         #: Whether a parameter change loads its network now (False while a lifecycle node is unconfigured).
         self.preloads = True
         self._preloaded: Optional[PoseEstimator] = None  # loaded by preload(), taken by swap_in_preloaded()
+        #: Settings refused at start-up (name: why; node_parameters.wrong_types): no network loads, and no other
+        #: change is accepted, until each is set again, as with a bad value of the right type.
+        self.refused: Dict[str, str] = {}
 
     @property
     def estimator(self) -> Optional[PoseEstimator]:
@@ -62,7 +65,8 @@ class ModelSlot:
         """Load the network of node configuration ``config`` (closing any loaded one); on failure log why."""
         self.unload()
         try:
-            bad = [r for r in (validate(name, value) for name, value in config.items()) if r]
+            bad = list(self.refused.values())
+            bad += [r for r in (validate(name, value) for name, value in config.items()) if r]
             bad += [r for r in (cross_check(config),) if r]
             if bad:
                 raise ValueError('; '.join(bad))
@@ -87,6 +91,10 @@ class ModelSlot:
         if self._preloaded is not None:
             self._preloaded.close()
             self._preloaded = None
+
+    def refusal(self, names) -> str:
+        """Why a change of the parameters ``names`` is refused: the start-up refusals it leaves ('' for none)."""
+        return '; '.join(why for name, why in self.refused.items() if name not in names)
 
     def preload(self, config) -> str:
         """Load the network node configuration ``config`` needs, if another than the running one.

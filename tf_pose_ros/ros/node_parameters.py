@@ -29,6 +29,9 @@ class ParamDef:
     check: Optional[Callable[[Any], Any]] = None
     choices: Tuple[str, ...] = ()  # for enum-like strings: the values accepted
     items: type = float  # the type of a list parameter's elements
+    #: rclpy leaves the type unchecked (dynamic typing) and validate() explains a wrong one: for the estimator's
+    #: text settings, which ROS reads as a number or a boolean when they look like one (0x10, true).
+    loose_type: bool = False
 
     def declared_default(self) -> Any:
         """What to declare the parameter with: its default, or for an empty list its array type.
@@ -48,7 +51,9 @@ class ParamDef:
                 floats = self.range
             else:
                 ints = (int(self.range[0]), int(self.range[1]))
-        return describe(self.description, self.read_only, floats=floats, ints=ints, choices=self.choices)
+        descriptor = describe(self.description, self.read_only, floats=floats, ints=ints, choices=self.choices)
+        descriptor.dynamic_typing = self.loose_type
+        return descriptor
 
 
 def _raising(reason_of: Callable[[Any], Optional[str]]) -> Callable[[Any], None]:
@@ -75,7 +80,8 @@ def _estimator_params() -> Tuple[ParamDef, ...]:
     for name, setting in settings_help().items():
         default = setting['param_default'] if setting['param_default'] is not None else setting['default']
         params.append(ParamDef(name, default, setting['help'], range=setting['param_range'],
-                               check=_estimator_check(name), choices=setting['choices']))
+                               check=_estimator_check(name), choices=setting['choices'],
+                               loose_type=isinstance(default, str)))
     return tuple(params)
 
 
@@ -188,6 +194,8 @@ def validate(name: str, value: Any) -> Optional[str]:
         value = list(value)
     elif expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if expected is str and not isinstance(value, str):
+        return text_type_error(spec, value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         return '%s must be a %s, got %r' % (name, expected.__name__, value)
     if spec.range is not None and not spec.range[0] <= value <= spec.range[1]:
@@ -198,6 +206,27 @@ def validate(name: str, value: Any) -> Optional[str]:
         except ValueError as err:
             return str(err)
     return None
+
+
+def text_type_error(spec: ParamDef, value: Any) -> str:
+    """Why a text parameter cannot take ``value``, a number or boolean: the form it wants and how to quote text
+    that ROS reads otherwise (``-p resolution:=0x10`` arrives as the integer 16)."""
+    example = spec.default or next(iter(spec.choices), 'TEXT')
+    if isinstance(value, bool):
+        read, quoted = 'the boolean %s' % value, str(value).lower()  # what was typed, quoted
+    elif isinstance(value, int):
+        read, quoted = 'the integer %d (0x... is a hexadecimal number to ROS)' % value, example
+    else:
+        read, quoted = repr(value), example
+    form = 'one of %s' % ', '.join(spec.choices) if spec.choices else spec.description
+    return ("%s is text (%s), e.g. -p %s:=%s, but ROS read %s; quote text that ROS would read as a number or a "
+            "boolean: -p \"%s:='%s'\"" % (spec.name, form, spec.name, example, read, spec.name, quoted))
+
+
+def wrong_types(values: Dict[str, Any]) -> Dict[str, str]:
+    """Why each text value of ``values`` whose type rclpy left unchecked (ParamDef.loose_type) is not text."""
+    return {name: text_type_error(PARAMS_BY_NAME[name], value) for name, value in values.items()
+            if PARAMS_BY_NAME[name].loose_type and not isinstance(value, str)}
 
 
 def with_changes(config: Dict[str, Any], params) -> Tuple[Dict[str, Any], str]:

@@ -30,7 +30,7 @@ from tf_pose_ros.ros.hri_output import HriOutput
 from tf_pose_ros.ros.image_conversion import ImageConversionError, compressed_msg_to_bgr8, image_msg_to_bgr8
 from tf_pose_ros.ros.model_slot import ModelSlot
 from tf_pose_ros.ros.node_diagnostics import NodeDiagnostics
-from tf_pose_ros.ros.node_parameters import PARAMS, normalize, with_changes
+from tf_pose_ros.ros.node_parameters import PARAMS, PARAMS_BY_NAME, normalize, with_changes, wrong_types
 from tf_pose_ros.ros.result_publisher import LOG_THROTTLE_S, FrameTimes, ResultPublisher
 from tf_pose_ros.runtime.warmup import prepare_camera_sizes
 from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
@@ -81,6 +81,12 @@ class PoseNodeBase:
             # An unset one (an empty list, see ParamDef.declared_default) reads as its default.
             self.config = {p.name: normalize(p.name, self.get_parameter_or(p.name, Parameter(p.name, value=p.default))
                                              .value) for p in PARAMS}
+            # A text setting ROS read as a number (-p resolution:=0x10) is refused as a bad value is: the node stays
+            # up without a network and says why; the parameter keeps its default until set again.
+            refused = wrong_types(self.config)
+            self.config.update((name, PARAMS_BY_NAME[name].default) for name in refused)
+            if refused:
+                self.set_parameters([Parameter(name, value=self.config[name]) for name in refused])
             specs = camera_specs(self.config)  # ValueError naming a bad image_topics entry
         except (ParameterException, ValueError):
             super().destroy_node()  # nothing of ours exists yet; leave nothing behind in the context
@@ -93,6 +99,7 @@ class PoseNodeBase:
         self._batcher = FrameBatcher(len(specs), self.config['batch_size'], self.config['batch_wait'])
         self._batches = PipelineStats()  # network calls ('batches') and the frames they took ('batched')
         self._model = ModelSlot(self.get_logger())
+        self._model.refused = refused
         self._results = ResultPublisher(self.config, self.get_logger(), lambda: self.get_clock().now().nanoseconds)
         self._diagnostics = NodeDiagnostics(self, self._model, self._cameras, self._batches, self.config,
                                             self.camera_topic_name, lambda: self._enabled)
@@ -195,13 +202,14 @@ class PoseNodeBase:
         """Validate a parameter change; a new configuration is loaded here, so a bad one is refused."""
         self._model.discard_preloaded()
         changed, reason = with_changes(self.config, params)
-        reason = reason or self._model.preload(changed)
+        reason = reason or self._model.refusal({p.name for p in params}) or self._model.preload(changed)
         return SetParametersResult(successful=not reason, reason=reason)
 
     def _apply_parameters(self, params) -> None:
         """Take the accepted values; swap in the network loaded while validating, if any."""
         for param in params:
             self.config[param.name] = normalize(param.name, param.value)
+            self._model.refused.pop(param.name, None)
             for camera in self._cameras:
                 if param.name == 'track_max_age':
                     camera.set_track_max_age(param.value)

@@ -9,6 +9,7 @@ error is the stop, not a failure (stopped_by_signal).
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -27,12 +28,22 @@ from tf_pose_ros.runtime.allocator import keep_freed_memory
 STARTUP_ERRORS: Tuple[Type[BaseException], ...] = (Exception,)
 
 
+def type_hint(err: InvalidParameterTypeException) -> str:
+    """What to write instead, for a parameter given on the command line as the wrong type ('' if unknown)."""
+    found = re.search(r"parameter '([^']*)' .* expecting type '(\w+)'", str(err))
+    name, expected = found.groups() if found else ('NAME', '')
+    if expected.startswith('DOUBLE'):
+        # `-p rate:=10` arrives as an integer; the commonest mistake on the command line.
+        return ' (a floating point parameter needs a decimal point: 4.0 rather than 4)'
+    if expected.startswith('STRING'):
+        # ROS reads text that looks like a number or a boolean as one: -p frame_id:=0x10, -p source:=true.
+        return " (quote text that ROS would read as a number or a boolean: -p \"%s:='TEXT'\")" % name
+    return ''
+
+
 def report_startup_failure(name: str, err: Exception) -> int:
     """Log why node ``name`` could not start, shut rclpy down and return the exit status 1."""
-    hint = ''
-    if isinstance(err, InvalidParameterTypeException):
-        # `-p rate:=10` arrives as an integer; the commonest mistake on the command line.
-        hint = ' (a floating point parameter needs a decimal point: 4.0 rather than 4)'
+    hint = type_hint(err) if isinstance(err, InvalidParameterTypeException) else ''
     rclpy.logging.get_logger(name).fatal('%s%s' % (err, hint))
     rclpy.try_shutdown()
     return 1
