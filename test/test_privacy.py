@@ -201,10 +201,15 @@ def _coco_set(tmp_path, default_estimator):
 
 def test_privacy_coverage_counts_the_faces_blurred_and_the_pixels(tmp_path, default_estimator):
     annotations, count = _coco_set(tmp_path, default_estimator)
-    result = evaluate_privacy(default_estimator, annotations, tmp_path, progress=False)
-    assert result.faces == count == 7 and result.covered == 6  # all but the face where nobody is
-    assert result.image_count == 2 and result.persons_found == 6
-    assert 0.05 < result.blurred_share < 0.5
+    both, persons_only, small, _ = evaluate_privacy(default_estimator, annotations, tmp_path, progress=False,
+                                                    head_scales=(regions.HEAD_SCALE, 0.3))
+    assert (both.people, persons_only.people, small.head_scale) == ('persons and faint', 'persons only', 0.3)
+    assert both.faces == count == 7 and both.covered == 6  # all but the face where nobody is
+    assert both.image_count == 2 and both.persons_found == 6 and both.boxes >= 6
+    assert 0.05 < both.blurred_share < 0.5
+    # Smaller boxes blur fewer pixels; still around the head keypoints, these faces stay covered.
+    assert small.blurred_share < both.blurred_share / 2 and small.covered == 6
+    assert persons_only.covered == 6 and persons_only.faint_found == both.faint_found
 
 
 def test_eval_privacy_on_the_command_line(tmp_path, default_estimator, capsys):
@@ -213,8 +218,11 @@ def test_eval_privacy_on_the_command_line(tmp_path, default_estimator, capsys):
     assert main(['eval', '--privacy', '--annotations', str(annotations), '--images', str(tmp_path), '--no-progress',
                  '--json', str(out)]) == 0
     table = capsys.readouterr().out
-    assert '| 7 | 6 | 85.7% |' in table
-    assert json.loads(out.read_text())['covered_share'] == pytest.approx(6 / 7)
+    assert '7 faces in 2 images' in table and '| %g (default) | persons and faint' % regions.HEAD_SCALE in table
+    assert '| 6 | 85.7% |' in table
+    rows = json.loads(out.read_text())['rows']
+    assert [row['people'] for row in rows] == ['persons and faint', 'persons only']
+    assert rows[0]['covered_share'] == pytest.approx(6 / 7)
     assert main(['eval', '--privacy', '--compare', 'decoder=original', '--annotations', str(annotations),
                  '--images', str(tmp_path)]) == 2
     assert '--privacy measures' in capsys.readouterr().err

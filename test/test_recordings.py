@@ -327,3 +327,37 @@ def test_persons_written_here_are_read_by_ros(default_estimator):
     assert [p.id for p in ros.persons] == [7, 8, 9] and ros.image_width == 768
     assert [k.name for k in ros.persons[0].keypoints] == [k.name for k in result.persons[0].keypoints]
     assert ros.persons[0].x_min == pytest.approx(min(k.x for k in result.persons[0].keypoints), abs=1e-3)
+
+
+# --- reading ahead ----------------------------------------------------------------------------------------
+def test_prefetch_keeps_the_order_raises_in_place_and_stops_with_its_reader():
+    import threading
+
+    from tf_pose_ros.recordings.prefetch import prefetched
+
+    assert list(prefetched(range(50), lambda n: n * n, depth=3)) == [n * n for n in range(50)]
+
+    def fails_at_five(n):
+        if n == 5:
+            raise ValueError('frame 5')
+        return n
+
+    got = []
+    with pytest.raises(ValueError, match='frame 5'):
+        for value in prefetched(range(10), fails_at_five):
+            got.append(value)
+    assert got == [0, 1, 2, 3, 4]
+    taken = []
+
+    def endless():
+        n = 0
+        while True:
+            taken.append(n)
+            yield n
+            n += 1
+
+    before = threading.active_count()
+    stream = prefetched(endless(), lambda n: n, depth=4)
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream.close()  # the caller stops early: the thread ends, having read at most the depth ahead
+    assert threading.active_count() == before and len(taken) <= 3 + 4 + 2

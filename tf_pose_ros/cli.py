@@ -19,6 +19,7 @@ from tf_pose_ros.config import (
     format_resolution,
     format_scales,
     parse_resolution,
+    parse_scales,
 )
 from tf_pose_ros.decoders import DECODERS, DEFAULT_DECODER, DEFAULT_INTERPOLATIONS, DEFAULT_RATIOS
 from tf_pose_ros.models import DEFAULT_MODEL, MODELS
@@ -439,30 +440,35 @@ def run_eval(args, make_estimator: Optional[Callable] = None) -> int:
 def _eval_privacy(args, make_estimator: Optional[Callable] = None) -> int:
     """``eval --privacy``: the share of annotated faces blurred and of pixels blurred; 1 when images were skipped."""
     from tf_pose_ros.benchmarks.privacy_eval import evaluate_privacy, format_privacy
+    from tf_pose_ros.privacy.face_regions import HEAD_SCALE
 
     if args.compare or args.letterbox:
         raise CliError('--privacy measures the flags\' configuration alone: without --compare and --letterbox')
+    try:
+        head_scales = parse_scales(args.head_scales) or (HEAD_SCALE,)
+    except ValueError as err:
+        raise CliError('--head-scales: %s' % err) from None
     for path, what, check in ((args.annotations, '--annotations file', Path.is_file),
                               (args.images, '--images directory', Path.is_dir)):
         if not check(Path(path)):
             raise CliError('%s not found: %s' % (what, path))
     estimator = make_estimator(args) if make_estimator is not None else _make_estimator(args)
     try:
-        result = evaluate_privacy(estimator, args.annotations, args.images, progress=not args.no_progress,
-                                  max_images=args.max_images)
+        results = evaluate_privacy(estimator, args.annotations, args.images, progress=not args.no_progress,
+                                   max_images=args.max_images, head_scales=head_scales)
     except (OSError, ValueError) as err:
         raise CliError(str(err)) from None
     finally:
         if make_estimator is None:
             estimator.close()
     label = _describe_estimator(estimator, 'flags')
-    print(format_privacy(result, label))
+    print(format_privacy(results, label))
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(dict(result.to_dict(), label=label, annotations=str(args.annotations),
-                                       images=str(args.images)), indent=1) + '\n')
-    return 1 if result.skipped else 0
+        out.write_text(json.dumps({'label': label, 'annotations': str(args.annotations), 'images': str(args.images),
+                                   'rows': [row.to_dict() for row in results]}, indent=1) + '\n')
+    return 1 if results[0].skipped else 0
 
 
 def _refined_decoder(config, settings: dict):
@@ -581,6 +587,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help='measure the face blurring instead of AP: the share of annotated faces (persons '
                                  'with two or more visible face keypoints) blurred over 90%% of their box, and the '
                                  'share of pixels blurred (docs/privacy.md)')
+    evaluation.add_argument('--head-scales', default='', metavar='LIST',
+                            help="with --privacy: face box sizes to compare in the same run, in head heights "
+                                 "(e.g. 1.2,1.4,1.6; default: the one the blurring uses)")
     evaluation.add_argument('--compare', action='append', metavar="'NAME=VALUE ...'",
                             help='also evaluate the flags\' configuration with these settings changed, in the '
                                  "same run, image by image (repeatable; e.g. 'decoder=original upsample_ratio=4'; "

@@ -18,6 +18,7 @@ import numpy as np
 
 from tf_pose_ros.benchmarks.coco_eval import load_ground_truth, person_images, read_image
 from tf_pose_ros.privacy import Box, blur_mask, blurred_people, face_boxes
+from tf_pose_ros.privacy.face_regions import HEAD_SCALE
 
 #: COCO-17 slots of the face keypoints: nose, left and right eye, left and right ear.
 FACE_SLOTS = (0, 1, 2, 3, 4)
@@ -29,29 +30,43 @@ COVERED_SHARE = 0.9
 VISIBLE = 2
 
 
+#: The people blurred in each row: those the blurring uses, and the persons alone (what faint people add).
+PEOPLE = ('persons and faint', 'persons only')
+
+
 @dataclass
 class PrivacyResult:
-    """Coverage figures of one run."""
+    """Coverage figures of one run, for one head scale and one set of people blurred."""
 
-    faces: int  # annotated persons with a face box
-    covered: int  # of those, faces blurred over at least COVERED_SHARE of their box
-    blurred_share: float  # mean over the images of the share of their pixels blurred
-    image_count: int
-    persons_found: int  # persons the estimator found
-    faint_found: int  # people below its person thresholds, blurred as well (PoseResult.faint)
-    boxes: int  # face boxes blurred (a person seen only below the shoulders has none)
+    head_scale: float  # face_regions.HEAD_SCALE, or the value tried instead
+    people: str  # one of PEOPLE
+    faces: int = 0  # annotated persons with a face box
+    covered: int = 0  # of those, faces blurred over at least COVERED_SHARE of their box
+    shares: List[float] = field(default_factory=list, repr=False)  # per image, the share of its pixels blurred
+    persons_found: int = 0  # persons the estimator found
+    faint_found: int = 0  # people below its person thresholds (PoseResult.faint)
+    boxes: int = 0  # face boxes blurred (a person seen only below the shoulders has none)
     skipped: List[Dict[str, str]] = field(default_factory=list)
 
     @property
     def covered_share(self) -> float:
         return self.covered / self.faces if self.faces else 0.0
 
+    @property
+    def blurred_share(self) -> float:
+        """The mean over the images of the share of their pixels blurred."""
+        return float(np.mean(self.shares)) if self.shares else 0.0
+
+    @property
+    def image_count(self) -> int:
+        return len(self.shares)
+
     def to_dict(self) -> dict:
         """JSON-ready figures."""
-        return {'faces': self.faces, 'covered': self.covered, 'covered_share': self.covered_share,
-                'blurred_share': self.blurred_share, 'image_count': self.image_count,
-                'persons_found': self.persons_found, 'faint_found': self.faint_found, 'boxes': self.boxes,
-                'skipped': list(self.skipped)}
+        return {'head_scale': self.head_scale, 'people': self.people, 'faces': self.faces, 'covered': self.covered,
+                'covered_share': self.covered_share, 'blurred_share': self.blurred_share,
+                'image_count': self.image_count, 'persons_found': self.persons_found,
+                'faint_found': self.faint_found, 'boxes': self.boxes, 'skipped': list(self.skipped)}
 
 
 def annotated_face_box(keypoints: Sequence[float], image_size: Tuple[int, int]) -> Optional[Box]:
@@ -78,8 +93,10 @@ def covered_share(mask: np.ndarray, box: Box) -> float:
 
 
 def evaluate_privacy(estimator, annotations_path, images_dir, progress: bool = True,
-                     max_images: Optional[int] = None) -> PrivacyResult:
-    """Run ``estimator`` on every image with person annotations, blur the faces it finds, and measure."""
+                     max_images: Optional[int] = None, head_scales: Sequence[float] = (HEAD_SCALE,)
+                     ) -> List[PrivacyResult]:
+    """Run ``estimator`` once on every image with person annotations, blur the faces it finds with each
+    of ``head_scales`` (face_regions.HEAD_SCALE by default) and measure: per scale a row for each of PEOPLE."""
     from tqdm import tqdm
 
     from tf_pose_ros.preprocess import InvalidImageError
@@ -89,8 +106,7 @@ def evaluate_privacy(estimator, annotations_path, images_dir, progress: bool = T
         raise FileNotFoundError('images directory not found: %s' % images_dir)
     coco_gt = load_ground_truth(annotations_path)
     person_id, image_ids = person_images(coco_gt, annotations_path, max_images)
-    faces = covered = persons_found = faint_found = boxes_blurred = 0
-    shares: List[float] = []
+    rows = [PrivacyResult(head_scale=float(scale), people=people) for scale in head_scales for people in PEOPLE]
     skipped: List[Dict[str, str]] = []
     for image_id in tqdm(image_ids, unit='image', desc='privacy', file=sys.stderr, disable=not progress):
         meta = coco_gt.loadImgs(image_id)[0]
@@ -105,30 +121,36 @@ def evaluate_privacy(estimator, annotations_path, images_dir, progress: bool = T
             skipped.append({'file': str(path), 'reason': str(err)})
             continue
         size = (image.shape[1], image.shape[0])
-        boxes = face_boxes(blurred_people(result), size)
-        mask = blur_mask(image.shape[:2], boxes)
-        persons_found += len(result.persons)
-        faint_found += len(result.faint)
-        boxes_blurred += len(boxes)
-        shares.append(float(mask.mean()))
-        for annotation in coco_gt.loadAnns(coco_gt.getAnnIds(imgIds=image_id, catIds=[person_id], iscrowd=False)):
-            box = annotated_face_box(annotation.get('keypoints') or [0] * 51, size)
-            if box is not None:
-                faces += 1
-                covered += covered_share(mask, box) >= COVERED_SHARE
-    return PrivacyResult(faces=faces, covered=covered, blurred_share=float(np.mean(shares)) if shares else 0.0,
-                         image_count=len(shares), persons_found=persons_found, faint_found=faint_found,
-                         boxes=boxes_blurred, skipped=skipped)
+        annotations = coco_gt.loadAnns(coco_gt.getAnnIds(imgIds=image_id, catIds=[person_id], iscrowd=False))
+        faces = [box for box in (annotated_face_box(a.get('keypoints') or [0] * 51, size) for a in annotations)
+                 if box is not None]
+        for row in rows:
+            people = blurred_people(result) if row.people == PEOPLE[0] else result.persons
+            boxes = face_boxes(people, size, row.head_scale)
+            mask = blur_mask(image.shape[:2], boxes)
+            row.persons_found += len(result.persons)
+            row.faint_found += len(result.faint)
+            row.boxes += len(boxes)
+            row.shares.append(float(mask.mean()))
+            row.faces += len(faces)
+            row.covered += sum(covered_share(mask, box) >= COVERED_SHARE for box in faces)
+    for row in rows:
+        row.skipped = list(skipped)
+    return rows
 
 
-def format_privacy(result: PrivacyResult, label: str = '') -> str:
-    """The figures as a short table, with the skipped images named."""
-    lines = ['| configuration | faces | covered | covered share | pixels blurred (mean) | images | persons | faint |',
-             '|---|---|---|---|---|---|---|---|',
-             '| %s | %d | %d | %.1f%% | %.1f%% | %d | %d | %d |' % (
-                 label or '-', result.faces, result.covered, 100 * result.covered_share, 100 * result.blurred_share,
-                 result.image_count, result.persons_found, result.faint_found)]
-    if result.skipped:
-        lines.append('%d image(s) skipped (missing, unreadable or not the annotated size)' % len(result.skipped))
-        lines += ['  %s: %s' % (entry['file'], entry['reason']) for entry in result.skipped]
+def format_privacy(results: Sequence[PrivacyResult], label: str = '') -> str:
+    """The figures as a table, a row per head scale and set of people, with the skipped images named."""
+    lines = ['%s: %d faces in %d images' % (label or 'privacy', results[0].faces, results[0].image_count), '',
+             '| head scale | people blurred | covered | covered share | pixels blurred (mean) | boxes |',
+             '|---|---|---|---|---|---|']
+    for row in results:
+        lines.append('| %g%s | %s (%d) | %d | %.1f%% | %.1f%% | %d |' % (
+            row.head_scale, ' (default)' if row.head_scale == HEAD_SCALE else '', row.people,
+            row.persons_found + (row.faint_found if row.people == PEOPLE[0] else 0), row.covered,
+            100 * row.covered_share, 100 * row.blurred_share, row.boxes))
+    skipped = results[0].skipped
+    if skipped:
+        lines.append('%d image(s) skipped (missing, unreadable or not the annotated size)' % len(skipped))
+        lines += ['  %s: %s' % (entry['file'], entry['reason']) for entry in skipped]
     return '\n'.join(lines)

@@ -76,18 +76,18 @@ class Box(NamedTuple):
 Point = Tuple[float, float]
 
 
-def face_boxes(persons: Iterable, image_size: Tuple[int, int]) -> List[Box]:
+def face_boxes(persons: Iterable, image_size: Tuple[int, int], head_scale: float = HEAD_SCALE) -> List[Box]:
     """One face box per person that has a head, neck or shoulder keypoint, clipped to ``image_size``
-    (width, height); persons seen only below the shoulders get none."""
+    (width, height); persons seen only below the shoulders get none. ``head_scale``: see HEAD_SCALE."""
     boxes = []
     for person in persons:
-        box = face_box({k.id: (float(k.x), float(k.y)) for k in person.keypoints}, image_size)
+        box = face_box({k.id: (float(k.x), float(k.y)) for k in person.keypoints}, image_size, head_scale)
         if box is not None:
             boxes.append(box)
     return boxes
 
 
-def face_box(points: Dict[int, Point], image_size: Tuple[int, int]) -> Optional[Box]:
+def face_box(points: Dict[int, Point], image_size: Tuple[int, int], head_scale: float = HEAD_SCALE) -> Optional[Box]:
     """The face box of one person's keypoints ({part id: (x, y)}), or None without head, neck and shoulders."""
     width, height = image_size
     head = head_height(points)
@@ -96,14 +96,14 @@ def face_box(points: Dict[int, Point], image_size: Tuple[int, int]) -> Optional[
     on_head = [points[part] for part in HEAD_PARTS if part in points]
     if on_head:
         centre = _box_centre(on_head)
-        box_h = max(HEAD_SCALE * head, MIN_SIDE)
+        box_h = max(head_scale * head, MIN_SIDE)
         extent = _grown_extent(on_head, POINTS_GROWTH)
     else:
         base = _shoulder_line(points)
         if base is None:
             return None
         up = _body_up(points, base)
-        box_h = max(HEAD_SCALE * UNSEEN_HEAD_GROWTH * head, MIN_SIDE)
+        box_h = max(head_scale * UNSEEN_HEAD_GROWTH * head, MIN_SIDE)
         lift = max(CENTRE_ABOVE_SHOULDERS * head, box_h / 2)  # the box rests on the shoulders at most
         centre = (base[0] + up[0] * lift, base[1] + up[1] * lift)
         extent = (0.0, 0.0)

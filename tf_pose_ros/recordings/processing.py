@@ -1,10 +1,11 @@
 """The bag command's loop: every frame of the image topics in record order through the estimator, the
 results and every other message into a new bag.
 
-Frames are gathered into batches of ``batch_size`` for PoseEstimator.infer_batch (one network run
-where the engine batches); the messages read meanwhile wait with them, so the output is written in
-the input's order. Each image topic has its own tracker and keypoint smoother, timed by the image
-stamps, as ``infer --video`` has for its video.
+Messages are read and decoded ahead on a thread of their own (prefetch.py). Frames are gathered
+into batches of ``batch_size`` for PoseEstimator.infer_batch (one network run where the engine
+batches); the messages read meanwhile wait with them, so the output is written in the input's order.
+Each image topic has its own tracker and keypoint smoother, timed by the image stamps, as
+``infer --video`` has for its video.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from tf_pose_ros.recordings import frames
 from tf_pose_ros.recordings.bag_files import OutputBag, open_reader, select_image_topics, topic_types
 from tf_pose_ros.recordings.message_types import PERSONS, output_typestore
 from tf_pose_ros.recordings.persons import header_of, persons_message, stamp_seconds
+from tf_pose_ros.recordings.prefetch import prefetched
 
 #: Unreadable frames named in the summary (all are counted).
 PROBLEMS_SHOWN = 5
+#: Messages read and decoded ahead of the network (at least two batches).
+PREFETCH = 8
 
 
 @dataclass(frozen=True)
@@ -156,21 +160,25 @@ class _Run:
                                 offered_qos_profiles=qos)
 
     def run(self) -> None:
-        for connection, timestamp, raw in self.reader.messages():
-            if connection.topic in self.outputs:
-                frame = self._read(connection, timestamp, raw)
-                self.pending.append(frame)
-                if frame.image is not None:
-                    self.batch.append(frame)
+        ahead = max(PREFETCH, 2 * self.options.batch_size)
+        for item in prefetched(self.reader.messages(), self._read, ahead):
+            if isinstance(item, _Frame):
+                self.pending.append(item)
+                if item.image is not None:
+                    self.batch.append(item)
                     if len(self.batch) >= self.options.batch_size:
                         self._flush()
             elif self.pending:
-                self.pending.append((connection, timestamp, raw))
+                self.pending.append(item)
             else:
-                self._copy(connection, timestamp, raw)
+                self._copy(*item)
         self._flush()
 
-    def _read(self, connection, timestamp: int, raw) -> _Frame:
+    def _read(self, message: Tuple[Any, int, Any]) -> Union[_Frame, Tuple[Any, int, Any]]:
+        """An image topic's message read into a _Frame (on the prefetch thread); others as they are."""
+        connection, timestamp, raw = message
+        if connection.topic not in self.outputs:
+            return message
         frame = _Frame(connection.topic, connection, timestamp, raw)
         try:
             frame.msg = self.reader.deserialize(raw, connection.msgtype)
