@@ -1,6 +1,16 @@
-"""Built-in sample frames: a real photo of a person and composites of several people."""
+"""Built-in sample frames: a real photo of a person and composites of several people.
+
+The demo clip as a video file, to try ``tf-pose-ros infer --video`` without a camera or a recording::
+
+    .venv/bin/python -m tf_pose_ros.samples out/clip.mp4
+"""
 
 from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -84,3 +94,42 @@ def six_people_bgr(height: int = 300) -> np.ndarray:
     """Six people in two rows of three (group photos of the astronaut, the lower row mirrored), 900x600."""
     row = group_photo_bgr(3, height)
     return np.ascontiguousarray(np.vstack([row, row[:, ::-1]]))
+
+
+def write_demo_clip(destination: str, frames: int = 30, fps: float = 10.0, width: int = 640, height: int = 480) -> int:
+    """Write ``frames`` of demo_frames() as an mp4 video at ``fps``; the frames written. ValueError when it cannot."""
+    Path(destination).parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(destination), cv2.VideoWriter.fourcc(*'mp4v'), fps, (width, height))
+    if not writer.isOpened():
+        raise ValueError('cannot write video %s' % destination)
+    written = 0
+    try:
+        for frame in demo_frames(width, height, frames):
+            writer.write(frame)
+            written += 1
+    finally:
+        writer.release()
+    return written
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m tf_pose_ros.samples OUT.mp4``: the demo clip (image_source's source:=demo) as a video file."""
+    parser = argparse.ArgumentParser(prog='python -m tf_pose_ros.samples',
+                                     description="Write the demo clip (image_source's source:=demo) as a video file.")
+    parser.add_argument('output', metavar='OUT.mp4', help='the video file to write')
+    parser.add_argument('--frames', type=int, default=30, help='frames in the clip (default: %(default)s)')
+    parser.add_argument('--fps', type=float, default=10.0, help='frames per second (default: %(default)s)')
+    args = parser.parse_args(argv)
+    if args.frames < 1 or args.fps <= 0:
+        parser.error('--frames must be at least 1 and --fps above 0')
+    try:
+        written = write_demo_clip(args.output, args.frames, args.fps)
+    except ValueError as err:
+        print('error: %s' % err, file=sys.stderr)
+        return 2
+    print('wrote %s: %d frames of 640x480 at %g fps' % (args.output, written, args.fps))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
