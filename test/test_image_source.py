@@ -304,6 +304,7 @@ def test_every_executable_prints_help_and_exits(executable):
     assert 'publishing' not in done.stdout + done.stderr and 'listening' not in done.stdout + done.stderr
     if executable in ('image_source', 'pose_estimator'):
         assert 'qos_reliability' in done.stdout  # the parameters, with defaults and help
+        assert 'need a decimal point' in done.stdout and "needs quotes (-p \"frame_id:='0x10'\")" in done.stdout
     assert time.monotonic() - started < 30
 
 

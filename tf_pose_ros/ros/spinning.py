@@ -148,7 +148,8 @@ def usage(program: str, description: str, params: Iterable[Tuple[str, Any, str]]
     lines = ['usage: %s [--ros-args -p NAME:=VALUE ...]' % program, '', description, '', 'parameters:']
     for name, default, help_text in params:
         lines.append('  %-20s %-14s %s' % (name, repr(default), help_text))
-    lines += ['', 'Floating point values need a decimal point (-p rate:=10.0).']
+    lines += ['', 'Floating point values need a decimal point (-p rate:=10.0); text that ROS would read as a number',
+              "or a boolean needs quotes (-p \"frame_id:='0x10'\")."]
     return '\n'.join(lines)
 
 
