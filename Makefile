@@ -7,7 +7,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
 # frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
-.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-multicam bench-startup bench-perception eval docs-image clean
+.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-multicam bench-startup bench-perception bench-bag eval docs-image clean
 
 setup:
 	@bash scripts/setup.sh
@@ -70,6 +70,10 @@ bench-startup: setup
 
 bench-perception: setup
 	$(PY) -m tf_pose_ros.benchmarks.perception_bench $(ARGS)
+
+# The bag command's frames per second against tf-pose-ros bench's, raw and compressed 640x480 topics, interleaved.
+bench-bag: setup
+	$(PY) -m tf_pose_ros.benchmarks.bag_bench $(ARGS)
 
 # The README's picture, docs/images/demo.jpg: what `infer` draws on the bundled photo (test_docs.py checks it).
 docs-image: setup

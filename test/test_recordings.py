@@ -234,7 +234,8 @@ def test_bad_input_is_refused_with_the_reason(tmp_path, capsys):
         (['bag', str(tmp_path / 'in'), '--topics', '/nope'], 'topic /nope is not in the bag; its image topics: %s, %s'
          % (RAW, COMPRESSED)),
         (['bag', str(tmp_path / 'in'), '--topics', CHATTER], 'topic /chatter is std_msgs/msg/String, not an Image'),
-        (['bag', str(tmp_path / 'in'), '--out', str(tmp_path / 'in')], 'exists; give another --out'),
+        (['bag', str(tmp_path / 'in'), '--out', str(tmp_path / 'empty')], 'empty exists; give another --out, or '
+         '--overwrite to replace it'),
         (['bag', str(tmp_path / 'in'), '--out', str(tmp_path / 'in'), '--overwrite'], 'is the input bag'),
     ]
     for argv, words in cases:
@@ -361,3 +362,21 @@ def test_prefetch_keeps_the_order_raises_in_place_and_stops_with_its_reader():
     assert [next(stream) for _ in range(3)] == [0, 1, 2]
     stream.close()  # the caller stops early: the thread ends, having read at most the depth ahead
     assert threading.active_count() == before and len(taken) <= 3 + 4 + 2
+
+
+def test_the_sample_bag_is_the_demo_clip_raw_compressed_and_calibrated(tmp_path, capsys):
+    from tf_pose_ros.recordings import sample_bag
+
+    assert sample_bag.main([str(tmp_path / 'demo'), '--frames', '3', '--storage', 'sqlite3']) == 0
+    assert 'wrote %s: 3 frames of 640x480' % (tmp_path / 'demo') in capsys.readouterr().out
+    found, connections = read_bag(tmp_path / 'demo')
+    assert {topic: c.msgtype for topic, c in connections.items()} == sample_bag.TYPES
+    clip = list(demo_frames(640, 480, 3))
+    for index, (ns, _, msg) in enumerate(found[sample_bag.RAW_TOPIC]):
+        assert ns == stamp_ns(msg) == sample_bag.START_NS + round(index * 1e9 / 30)
+        assert np.array_equal(np.asarray(msg.data).reshape(480, 640, 3), clip[index])
+    jpeg = cv2.imdecode(np.asarray(found[sample_bag.COMPRESSED_TOPIC][1][2].data), cv2.IMREAD_COLOR)
+    assert np.abs(jpeg.astype(int) - clip[1]).mean() < 3
+    info = found[sample_bag.INFO_TOPIC][0][2]
+    assert (info.width, info.height) == (640, 480) and info.k[2] == 320
+    assert sample_bag.main([str(tmp_path / 'demo')]) == 2  # an existing output is not overwritten

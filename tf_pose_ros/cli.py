@@ -180,7 +180,7 @@ def _cmd_bag(args) -> int:
     """``bag IN``: every frame of the bag's image topics through the estimator, into a new bag."""
     from tqdm import tqdm
 
-    from tf_pose_ros.recordings.bag_files import BagError, default_output
+    from tf_pose_ros.recordings.bag_files import BagError, OutputBag, default_output, image_topics_of
     from tf_pose_ros.recordings.message_types import MessageDefinitionsNotFound
     from tf_pose_ros.recordings.processing import BagOptions, process_bag
 
@@ -192,8 +192,11 @@ def _cmd_bag(args) -> int:
                          smoothing=args.smoothing, smoothing_min_cutoff=args.smoothing_min_cutoff,
                          smoothing_beta=args.smoothing_beta, batch_size=args.batch_size)
     destination = Path(args.out) if args.out else default_output(args.bag)
-    if destination.exists() and not args.overwrite:  # before the slow network load; checked again when writing
-        raise CliError('%s exists; give another --out, or --overwrite to replace it' % destination)
+    try:  # what can be checked before the network loads (slow), and again when writing
+        image_topics_of(args.bag, topics)
+        OutputBag(destination, args.storage, args.overwrite, source=args.bag)
+    except BagError as err:
+        raise CliError(str(err)) from None
     estimator = _make_estimator(args)
     bar = tqdm(unit='frame', desc=Path(args.bag).name, disable=args.no_progress)
     try:

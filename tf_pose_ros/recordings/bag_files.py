@@ -68,6 +68,15 @@ def select_image_topics(types: Dict[str, str], wanted: Sequence[str] = ()) -> Li
     return chosen
 
 
+def image_topics_of(path, wanted: Sequence[str] = ()) -> List[str]:
+    """select_image_topics of the bag at ``path``, read from its metadata alone (BagError as open_reader's)."""
+    reader = open_reader(path)
+    try:
+        return select_image_topics(topic_types(reader), wanted)
+    finally:
+        reader.close()
+
+
 def default_output(source) -> Path:
     """<source without suffix>_pose beside the source (a rosbag2 bag is a directory)."""
     source = Path(source)
