@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from typing import List, Optional
@@ -68,12 +69,14 @@ def driver_message(node, frame: np.ndarray):
 
 
 def driver_command(topic: str, qos: str, size: str, rate: float, count: int, profile: bool = False,
-                   wait_subscriber: Optional[float] = None) -> List[str]:
+                   wait_subscriber: Optional[float] = None, report_every: float = 0.0) -> List[str]:
     """The command line that runs this driver as a process of its own."""
     command = [sys.executable, '-m', 'tf_pose_ros.benchmarks.stand_in_camera', '--topic', topic, '--qos', qos,
                '--size', size, '--rate', str(rate), '--count', str(count)]
     if wait_subscriber is not None:
         command += ['--wait-subscriber', str(wait_subscriber)]
+    if report_every > 0:
+        command += ['--report-every', str(report_every)]
     return command + (['--fastdds-profile'] if profile else [])
 
 
@@ -87,6 +90,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--count', type=int, default=150, help='frames to publish (default: %(default)s)')
     parser.add_argument('--wait-subscriber', type=float, default=20.0,
                         help='seconds to wait for a subscriber before publishing (default: %(default)s)')
+    parser.add_argument('--report-every', type=float, default=0.0,
+                        help='print a JSON line with the frames published so far every this many seconds (0: never)')
     parser.add_argument('--fastdds-profile', action='store_true',
                         help="start with the package's config/fastdds_large_frames.xml, as docs/cameras.md advises")
     args = parser.parse_args(argv)
@@ -112,6 +117,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     time.sleep(0.5)  # let discovery finish on the subscriber's side as well
     started = time.monotonic()
     published = 0
+    next_report = started + args.report_every
+    # SIGTERM ends the run as Ctrl-C does: the summary line is printed either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         for i in range(args.count):
             due = started + i / args.rate
@@ -119,6 +127,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 time.sleep(min(0.005, max(0.0, due - time.monotonic())))
             publisher.publish(driver_message(node, frames[i % len(frames)]))
             published += 1
+            if args.report_every > 0 and time.monotonic() >= next_report:
+                next_report += args.report_every
+                print(json.dumps({'published': published, 'seconds': round(time.monotonic() - started, 3)}),
+                      flush=True)
         time.sleep(1.0)  # a reliable writer repairs what the reader still lacks
     except KeyboardInterrupt:
         pass

@@ -1,0 +1,47 @@
+"""The soak benchmark's schedule and verdicts (the runs themselves take minutes: docs/benchmarks.md)."""
+
+import pytest
+
+from tf_pose_ros.benchmarks.soak_bench import (
+    CORRUPT_BURST,
+    collapse_onset,
+    corrupt_messages,
+    fault_schedule,
+    longest_gap,
+)
+
+
+def test_each_round_of_faults_has_every_kind_in_order():
+    faults = fault_schedule(600.0, 300.0)
+    assert [f.kind for f in faults] == ['corrupt', 'preset', 'preset', 'join', 'leave', 'restart'] * 2
+    assert [f.value for f in faults if f.kind == 'preset'] == ['fast', 'default'] * 2
+    assert all(a.at < b.at for a, b in zip(faults, faults[1:])) and faults[-1].at < 600.0
+    assert fault_schedule(200.0, 300.0) == []  # no round that does not fit
+
+
+def test_gaps_leave_out_the_settling_windows():
+    times = [0.1 * i for i in range(100)] + [15.0 + 0.1 * i for i in range(50)]  # a 5.1 s gap from 9.9 s
+    assert abs(longest_gap(times, 0.0, 20.0, []) - 5.1) < 1e-6
+    assert longest_gap(times, 0.0, 20.0, [(9.0, 16.0)]) < 0.2 + 1e-6
+    assert abs(longest_gap([], 0.0, 60.0, []) - 60.0) < 1e-9  # nothing at all is one long gap
+
+
+def test_the_collapse_starts_where_five_seconds_of_frames_fall_below_the_floor():
+    # The node's received counter, reported once a second: 30 frames a second for 100 s, then 11.
+    received = [(float(t), 30 * t if t <= 100 else 3000 + 11 * (t - 100)) for t in range(161)]
+    onset = collapse_onset(received, 0.0, 161.0, 30.0)
+    assert onset is not None and 96.0 <= onset <= 100.0
+    assert collapse_onset(received[:101], 0.0, 101.0, 30.0) is None
+    assert collapse_onset(received, 0.0, 161.0, 11.0) is None  # a driver that only sends 11 a second
+
+
+@pytest.mark.ros
+def test_corrupt_frames_are_each_unreadable(ros_context):
+    from tf_pose_ros.ros.image_conversion import image_problem
+
+    messages = corrupt_messages(CORRUPT_BURST)
+    assert len(messages) == CORRUPT_BURST
+    reasons = [image_problem(msg) for msg in messages]
+    assert all(reasons)
+    assert {'too short' in r for r in reasons} == {True, False}
+    assert any('unsupported image encoding' in r for r in reasons) and any('empty' in r for r in reasons)
