@@ -328,8 +328,10 @@ def _best_effort_stream(ros_context, width, height, rate, count):
 
     node = Node('best_effort_listener', context=ros_context)
     sequences = []
+    # The listener keeps 60 frames: a test process slowed by a busy machine must not lose frames from its own
+    # queue, which would be counted against the transport under test (the publisher's side).
     node.create_subscription(Image, '/best_effort_test/image_raw', lambda msg, info: sequences.append(
-        info['publication_sequence_number']), QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        info['publication_sequence_number']), QoSProfile(depth=60, reliability=ReliabilityPolicy.BEST_EFFORT))
     executor = SingleThreadedExecutor(context=ros_context)
     executor.add_node(node)
     env = dict(os.environ, PYTHONPATH=str(REPO))
