@@ -380,3 +380,14 @@ def test_the_sample_bag_is_the_demo_clip_raw_compressed_and_calibrated(tmp_path,
     info = found[sample_bag.INFO_TOPIC][0][2]
     assert (info.width, info.height) == (640, 480) and info.k[2] == 320
     assert sample_bag.main([str(tmp_path / 'demo')]) == 2  # an existing output is not overwritten
+
+
+def test_the_bag_benchmark_runs_to_its_figures(tmp_path, default_estimator):
+    from tf_pose_ros.benchmarks import bag_bench
+
+    rows = bag_bench.measure(default_estimator, frames=4, rounds=1, size=(320, 240), workdir=tmp_path)
+    assert set(rows) == set(bag_bench.KINDS)
+    for row in rows.values():
+        assert row['bench_fps'] > 0 and row['bag_fps'] > 0 and 0.05 < row['ratio'] < 20
+    table = bag_bench.format_rows(rows, 'test', (320, 240))
+    assert '| raw (Image) |' in table and '| compressed (CompressedImage) |' in table
