@@ -7,7 +7,7 @@ export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 # Fast DDS: the executables use config/fastdds_large_frames.xml (shared memory big enough for camera
 # frames) unless FASTDDS_DEFAULT_PROFILES_FILE or FASTDDS_BUILTIN_TRANSPORTS is set.
 
-.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-multicam bench-startup bench-perception bench-bag eval docs-image clean
+.PHONY: setup setup-torch demo lint test test-core bench bench-gpu bench-node bench-multicam bench-startup bench-perception bench-bag bench-soak eval docs-image clean
 
 setup:
 	@bash scripts/setup.sh
@@ -70,6 +70,11 @@ bench-startup: setup
 
 bench-perception: setup
 	$(PY) -m tf_pose_ros.benchmarks.perception_bench $(ARGS)
+
+# The node as its own process against a stand-in camera for minutes (default 30), a row a minute; exits 1 when a
+# target is missed. ARGS="--driver-profile", "--size 1280x720", "--faults" (docs/benchmarks.md, "Soak").
+bench-soak: setup
+	$(PY) -m tf_pose_ros.benchmarks.soak_bench $(ARGS)
 
 # The bag command's frames per second against tf-pose-ros bench's, raw and compressed 640x480 topics, interleaved.
 bench-bag: setup

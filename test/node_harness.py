@@ -30,7 +30,21 @@ def wait_for(condition, timeout=30.0, what='condition'):
     raise AssertionError('timed out waiting for %s' % what)
 
 
-class Harness:
+class StatusWaits:
+    """Waiting for a /diagnostics status of a node; the class provides ``statuses()``, oldest first."""
+
+    def wait_for_status(self, words, since=0, timeout=15.0):
+        """The first status after the first ``since`` whose message contains ``words``."""
+        found = []
+
+        def seen():
+            found[:] = [s for s in self.statuses()[since:] if words in s.message]
+            return bool(found)
+        wait_for(seen, timeout, what='a /diagnostics status saying %r' % words)
+        return found[0]
+
+
+class Harness(StatusWaits):
     """A pose node plus a test node that publishes frames and collects what comes back."""
 
     def __init__(self, ros_context, namespace, overrides, executor_type=None, image_qos=QOS):
@@ -104,16 +118,6 @@ class Harness:
         statuses = self.statuses()
         return statuses[-1] if statuses else None
 
-    def wait_for_status(self, words, since=0, timeout=15.0):
-        """The first status after the first ``since`` whose message contains ``words``."""
-        found = []
-
-        def seen():
-            found[:] = [s for s in self.statuses()[since:] if words in s.message]
-            return bool(found)
-        self.wait_for(seen, timeout, what='a /diagnostics status saying %r' % words)
-        return found[0]
-
     def close(self):
         self.executor.shutdown()
         self.node.destroy_node()
@@ -163,7 +167,7 @@ def separate_participants(domain_id, count=2):
         participants.close()
 
 
-class NodeProcess:
+class NodeProcess(StatusWaits):
     """The installed ``pose_estimator`` as a process of its own, and a peer node here that hears its Persons and
     /diagnostics: a node measured as a robot runs it, not sharing the test process's interpreter and threads."""
 
@@ -232,16 +236,6 @@ class NodeProcess:
             return len(seen) >= 3 and seen[-1][1] == seen[-2][1] == seen[-3][1]
         self.wait_for(still, timeout, what='%s to stop growing' % key)
         return seen[-1][1]
-
-    def wait_for_status(self, words, since=0, timeout=15.0):
-        """The first status after the first ``since`` whose message contains ``words``."""
-        found = []
-
-        def seen():
-            found[:] = [s for s in self.statuses()[since:] if words in s.message]
-            return bool(found)
-        self.wait_for(seen, timeout, what='a /diagnostics status saying %r' % words)
-        return found[0]
 
     def send(self, msg, timeout=30.0):
         """Publish a frame with the peer's image publisher; the Persons message carrying its stamp."""

@@ -475,19 +475,24 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
     if not args.faults:
         floor = PROFILE_FLOOR if args.driver_profile else MINUTE_FLOOR
         low = [r.minute for r in rows if r.persons < floor * first]
-        if low and args.driver_profile:
-            missed.append('minutes %s below %.0f%% of the steady rate' % (low, 100 * floor))
-        elif low:
+        if args.driver_profile:
+            short = [r.minute for r in rows if r.received < floor * r.sent]
+            if short:
+                missed.append('minutes %s with fewer than %.0f%% of the frames sent reaching the node'
+                              % (short, 100 * floor))
+            if low:
+                missed.append('minutes %s below %.0f%% of the first minute\'s Persons' % (low, 100 * floor))
+        else:
             # Persons also fall when the machine gets busier; the transport's collapse is what reaches the node.
-            onset = collapse_onset(received, t0, t0 + 60.0 * rows[-1].minute, args.rate)
-            if onset is None:
-                missed.append('minutes %s below 90%% of the first with every frame reaching the node' % low)
-            else:
+            onset = collapse_onset(received, t0, t0 + 60.0 * rows[-1].minute if rows else t0, args.rate)
+            if onset is not None:
                 named = [w for w in collapses if w[0] >= onset - DETECT_WITHIN_S]
                 print('frames reaching the node fell below %.0f%% of those sent from %.0f s; named on /diagnostics %s'
                       % (100 * MINUTE_FLOOR, onset - t0, 'at %.0f s' % (named[0][0] - t0) if named else 'never'))
                 if not named or named[0][0] - onset > DETECT_WITHIN_S:
                     missed.append('the collapse in delivery was not named within %.0f s' % DETECT_WITHIN_S)
+            elif low:
+                missed.append('minutes %s below 90%% of the first with every frame reaching the node' % low)
     else:
         gaps = max((r.longest_gap_s for r in rows), default=0.0)
         invalid = int(status.get('invalid', '-1'))
