@@ -127,9 +127,10 @@ class Publishers:
     persons: Any = None
     annotated: Any = None
     markers: Any = None
+    anonymized: Any = None
 
     def each(self) -> List[Any]:
-        return [self.persons, self.annotated, self.markers]
+        return [self.persons, self.annotated, self.markers, self.anonymized]
 
 
 @dataclass

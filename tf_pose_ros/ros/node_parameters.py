@@ -110,6 +110,8 @@ PARAMS: Tuple[ParamDef, ...] = _estimator_params() + (
     ParamDef('qos_depth', 5, 'input QoS history depth (frames the reader holds until the executor takes them; '
              'only the newest is inferred)', read_only=True, range=(1, 100)),
     ParamDef('publish_annotated', True, 'publish ~/image_annotated while someone subscribes'),
+    ParamDef('anonymize', False, 'publish ~/image_anonymized (the input with every face blurred from the keypoints) '
+             'while someone subscribes; ~/image_annotated and REP-155 crops are blurred as well'),
     ParamDef('tracking', True, 'Person.id is a track id, stable over frames (false: index in the message)'),
     ParamDef('track_max_age', DEFAULT_MAX_AGE,
              'frames a track survives unseen (a person hidden that long keeps the id)', range=(0, 1000)),

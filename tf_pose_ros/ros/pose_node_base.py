@@ -115,7 +115,8 @@ class PoseNodeBase:
         for camera in self._cameras:
             camera.attach(Publishers(persons=make_publisher(Persons, camera.output('persons'), 10),
                                      annotated=make_publisher(Image, camera.output('image_annotated'), 1),
-                                     markers=make_publisher(MarkerArray, camera.output('markers'), 1)))
+                                     markers=make_publisher(MarkerArray, camera.output('markers'), 1),
+                                     anonymized=make_publisher(Image, camera.output('image_anonymized'), 1)))
         if self.config['hri_output']:
             self._results.hri = HriOutput(self)
         self._diagnostics.start()
@@ -302,7 +303,8 @@ class PoseNodeBase:
             if len(self._cameras) > 1:
                 self._batches.count('batches')
                 self._batches.count('batched', len(decoded_frames))
-            results = infer_frames(estimator, [image for _, _, _, image in decoded_frames])
+            results = infer_frames(estimator, [image for _, _, _, image in decoded_frames],
+                                   faint=self.config['anonymize'])  # the people whose faces are blurred too
             for (camera, msg, arrived, image), (result, began) in zip(decoded_frames, results):
                 self._results.publish(camera, msg, image, result, estimator.model,
                                       FrameTimes(arrived=arrived, started=started, decoded=decoded, began=began))

@@ -1,5 +1,5 @@
-"""Publishing one camera's result: tracking, smoothing, depth lift, Persons, markers, REP-155 bodies, annotated
-image, counters, latency.
+"""Publishing one camera's result: tracking, smoothing, depth lift, Persons, markers, the anonymized image,
+REP-155 bodies, annotated image, counters, latency.
 
 Runs on the inference thread, under the model lock, once per inferred frame.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional
 
 from tf_pose_ros.drawing import draw_persons
+from tf_pose_ros.privacy import anonymize, blurred_people
 from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.depth_input import DepthInput, stamp_ns
 from tf_pose_ros.ros.hri_output import HriOutput
@@ -77,6 +78,7 @@ class ResultPublisher:
         """Track, lift into 3D and publish one camera's result; record its latency and where it went."""
         inferred = time.monotonic()
         config = self._config
+        found = result  # the frame's own detections: faces are blurred where they are, not where smoothing lags
         # Person.id is the track id only with tracking on; smoothing and REP-155 bodies use tracks regardless.
         hri, smoother = self.hri, camera.smoother  # read once: a parameter change may replace them meanwhile
         tracks = camera.track(result.persons, runs_tracker(config))
@@ -99,12 +101,25 @@ class ResultPublisher:
         publishers.persons.publish(persons)
         if camera.depth is not None and config['publish_markers'] and publishers.markers.get_subscription_count() > 0:
             publishers.markers.publish(skeleton_markers(persons, config['marker_lifetime']))
+        if config['anonymize']:
+            image = self._anonymized(publishers, msg.header, image, found, hri is not None)
         if hri is not None and tracks is not None:  # before drawing: bodies are cropped from the camera's pixels
             shown, shown_tracks = confident(result, tracks, config['min_person_score'], config['min_keypoint_score'])
             hri.publish(msg.header, shown, shown_tracks, image, camera.tracker.active_ids, camera=camera.name)
         if config['publish_annotated'] and publishers.annotated.get_subscription_count() > 0:
             publishers.annotated.publish(bgr8_to_image_msg(draw_persons(image, result.persons, copy=False),
                                                            msg.header))
+
+    def _anonymized(self, publishers, header, image, found, hri: bool):
+        """``image`` with every face blurred (privacy/), published on ~/image_anonymized while someone
+        subscribes; blurred only when an image output may show it."""
+        wanted = publishers.anonymized.get_subscription_count() > 0
+        if not (wanted or hri or (self._config['publish_annotated'] and publishers.annotated.get_subscription_count())):
+            return image
+        image = anonymize(image, blurred_people(found))
+        if wanted:
+            publishers.anonymized.publish(bgr8_to_image_msg(image, header))
+        return image
 
     def _lift(self, camera: CameraInput, depth: DepthInput, header, result):
         """3D positions of the result's keypoints from the paired depth frame; None (counted) without."""

@@ -94,19 +94,21 @@ def runs_batches(estimator) -> bool:
     return hasattr(estimator, 'infer_batch') and bool(getattr(getattr(estimator, 'network', None), 'batches', True))
 
 
-def infer_frames(estimator, images: Sequence[Any]) -> Iterator[Tuple[Any, float]]:
+def infer_frames(estimator, images: Sequence[Any], faint: bool = False) -> Iterator[Tuple[Any, float]]:
     """(result, monotonic time its network call began) for each image, in order.
 
     One network call for the whole batch where the estimator runs batches (runs_batches); otherwise
     one call per image, each result handed over as soon as it is ready, so on an engine that runs
-    images one by one anyway no camera's result waits for the other cameras' inference.
+    images one by one anyway no camera's result waits for the other cameras' inference. With
+    ``faint`` the results carry the faint people too (PoseEstimator.infer_batch), for blurring faces.
     """
+    options = {'faint': True} if faint else {}  # estimators without the option still serve the rest
     if len(images) > 1 and runs_batches(estimator):
         batch = estimator.infer_batch
         began = time.monotonic()
-        for result in batch(list(images)):
+        for result in batch(list(images), **options):
             yield result, began
         return
     for image in images:
         began = time.monotonic()
-        yield estimator.infer(image), began
+        yield estimator.infer(image, **options), began
