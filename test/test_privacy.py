@@ -226,3 +226,41 @@ def test_eval_privacy_on_the_command_line(tmp_path, default_estimator, capsys):
     assert main(['eval', '--privacy', '--compare', 'decoder=original', '--annotations', str(annotations),
                  '--images', str(tmp_path)]) == 2
     assert '--privacy measures' in capsys.readouterr().err
+
+
+# --- infer --anonymize ------------------------------------------------------------------------------------
+def test_infer_anonymize_writes_blurred_images_and_video(tmp_path, capsys):
+    from tf_pose_ros.samples import demo_frames
+
+    photo = cv2.imread(PHOTO)
+    assert main(['infer', PHOTO, '--anonymize', '--json', str(tmp_path / 'people.json')]) == 2
+    assert '--anonymize writes the blurred images to --overlay-dir' in capsys.readouterr().err
+    assert main(['infer', PHOTO, '--anonymize', '--overlay-dir', str(tmp_path), '--json',
+                 str(tmp_path / 'people.json')]) == 0
+    blurred = cv2.imread(str(tmp_path / 'warmup_people_anonymized.png'))
+    people = json.loads((tmp_path / 'people.json').read_text())['images'][0]['persons']
+    assert len(people) == 3
+    for found in people:
+        nose = next(k for k in found['keypoints'] if k['name'] == 'nose')
+        face = (slice(int(nose['y']) - 12, int(nose['y']) + 12), slice(int(nose['x']) - 12, int(nose['x']) + 12))
+        assert np.abs(blurred[face].astype(int) - photo[face]).mean() > 8
+    assert np.array_equal(blurred[-64:], photo[-64:])
+    overlay = cv2.imread(str(tmp_path / 'warmup_people_pose.png'))
+    assert np.any(overlay != blurred, axis=2).mean() < 0.15  # the skeletons, drawn over the blurred photo
+
+    clip = tmp_path / 'clip.mp4'
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*'mp4v'), 10, (640, 480))
+    for frame in demo_frames(640, 480, 6):
+        writer.write(frame)
+    writer.release()
+    outputs = {}
+    for flag in ('', '--anonymize'):
+        out = tmp_path / ('out%s.mp4' % flag)
+        argv = ['infer', '--video', str(clip), '--output', str(out), '--no-tracking']
+        assert main(argv + ([flag] if flag else [])) == 0
+        capture = cv2.VideoCapture(str(out))
+        outputs[flag] = [capture.read()[1] for _ in range(6)]
+        capture.release()
+    plain, anonymized = outputs[''][0].astype(int), outputs['--anonymize'][0].astype(int)
+    assert np.abs(plain[40:200] - anonymized[40:200]).mean() > 8  # the astronaut's head, frame top
+    assert np.abs(plain[400:] - anonymized[400:]).mean() < 2  # the helmet and suit, far below it
