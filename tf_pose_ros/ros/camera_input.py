@@ -165,6 +165,8 @@ class CameraInput:
         self.gaps = SequenceGaps()
         self.delivery = DeliveryMonitor()
         self._clock = clock
+        #: Why an arriving message cannot be read ('' when it may be); set by the node for its message type.
+        self.problem: Callable[[Any], str] = lambda msg: ''
         self.tracker = PoseTracker(max_age=track_max_age)
         self.smoother: Optional[KeypointSmoother] = None  # replaced whole by a parameter change
         self._reset_tracker = False  # set by a parameter change, applied by the inference thread
@@ -226,7 +228,8 @@ class CameraInput:
 
     # --- callbacks (executor) ---------------------------------------------------------------------
     def on_image(self, msg, info) -> None:
-        """Image callback: count it (and the frames lost before it), put it in the slot."""
+        """Image callback: count it (and the frames lost before it), put it in the slot unless ``problem(msg)``
+        says it cannot be read: then it is counted invalid here, and the newest good frame stays."""
         missed = self.gaps.missed(info)
         if missed:
             self.stats.count(LOST, missed)
@@ -237,6 +240,10 @@ class CameraInput:
         stamp = msg.header.stamp
         publisher, sequence = publication(info) or (b'', None)
         self.delivery.arrived(now, self._clock() - stamp.sec - stamp.nanosec * 1e-9, publisher, sequence)
+        reason = self.problem(msg)
+        if reason:
+            self.invalid_frame(reason)
+            return
         if self.slot.put(msg):
             self.stats.count(DROPPED)
 

@@ -28,8 +28,9 @@ from tf_pose_ros.streams.image_messages import (
 
 # The decoding without ROS lives in streams/image_messages.py; these stay importable from here.
 __all__ = ['COMPRESSED_FORMATS', 'DEPTH_ENCODINGS', 'SUPPORTED_ENCODINGS', 'ImageConversionError',
-           'bgr8_to_compressed_msg', 'bgr8_to_image_msg', 'compressed_msg_to_bgr8', 'declared_size',
-           'depth_array_to_msg', 'depth_msg_to_array', 'encode_image_msg', 'image_msg_to_bgr8']
+           'bgr8_to_compressed_msg', 'bgr8_to_image_msg', 'compressed_msg_to_bgr8', 'compressed_problem',
+           'declared_size',
+           'depth_array_to_msg', 'depth_msg_to_array', 'encode_image_msg', 'image_msg_to_bgr8', 'image_problem']
 
 #: How encode_image_msg derives each encoding from BGR (None: the BGR pixels as they are).
 _FROM_BGR = {
@@ -100,14 +101,37 @@ def compressed_msg_to_bgr8(msg: CompressedImage) -> np.ndarray:
     return compressed_to_bgr8(msg)
 
 
+def image_problem(msg: Image) -> str:
+    """Why ``msg`` cannot be read, as far as its encoding and size fields tell without decoding it ('' when
+    they fit): cheap enough for a subscription callback, so a bad frame never displaces a good one."""
+    try:
+        if msg.encoding in LAYOUTS:
+            channels, channel_bytes = LAYOUTS[msg.encoding]
+            checked_rows(msg, channels * channel_bytes)
+        elif _get_cv_bridge() is None or not msg.encoding:
+            raise _unsupported(msg.encoding)
+    except ImageConversionError as err:
+        return str(err)
+    return ''
+
+
+def compressed_problem(msg: CompressedImage) -> str:
+    """Why a CompressedImage surely cannot be read without decoding it ('' when it may be)."""
+    return '' if len(msg.data) else 'compressed image (format %r) has no data' % msg.format
+
+
+def _unsupported(encoding: str) -> ImageConversionError:
+    return ImageConversionError(
+        '%s; supported encodings are %s (with a ROS 2 distribution, an importable cv_bridge adds the '
+        'other sensor_msgs image encodings)' % ('unsupported image encoding %r' % encoding if encoding
+                                                else 'image has no encoding', ', '.join(SUPPORTED_ENCODINGS)))
+
+
 def _convert_with_cv_bridge(msg: Image) -> np.ndarray:
     encoding = msg.encoding
     bridge = _get_cv_bridge()
     if bridge is None or not encoding:
-        raise ImageConversionError(
-            '%s; supported encodings are %s (with a ROS 2 distribution, an importable cv_bridge adds the '
-            'other sensor_msgs image encodings)' % ('unsupported image encoding %r' % encoding if encoding
-                                                    else 'image has no encoding', ', '.join(SUPPORTED_ENCODINGS)))
+        raise _unsupported(encoding)
     try:
         image = bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
     except Exception as err:  # cv_bridge raises CvBridgeError, TypeError, ValueError, cv2.error, ...

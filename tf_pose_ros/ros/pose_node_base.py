@@ -27,7 +27,13 @@ from tf_pose_ros.people.smoothing import KeypointSmoother, make_smoother
 from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, AdaptiveSubscription, resolve_topic
 from tf_pose_ros.ros.camera_input import CameraInput, Publishers, camera_specs, depth_settings
 from tf_pose_ros.ros.hri_output import HriOutput
-from tf_pose_ros.ros.image_conversion import ImageConversionError, compressed_msg_to_bgr8, image_msg_to_bgr8
+from tf_pose_ros.ros.image_conversion import (
+    ImageConversionError,
+    compressed_msg_to_bgr8,
+    compressed_problem,
+    image_msg_to_bgr8,
+    image_problem,
+)
 from tf_pose_ros.ros.model_slot import ModelSlot
 from tf_pose_ros.ros.node_diagnostics import NodeDiagnostics
 from tf_pose_ros.ros.node_parameters import PARAMS, PARAMS_BY_NAME, normalize, with_changes, wrong_types
@@ -92,7 +98,8 @@ class PoseNodeBase:
             super().destroy_node()  # nothing of ours exists yet; leave nothing behind in the context
             raise
         depth = depth_settings(self.config)
-        self._cameras = [CameraInput(spec, self.config['track_max_age'], depth if spec.depth_topic else None)
+        clock = lambda: self.get_clock().now().nanoseconds * 1e-9  # noqa: E731
+        self._cameras = [CameraInput(spec, self.config['track_max_age'], depth if spec.depth_topic else None, clock)
                          for spec in specs]
         for camera in self._cameras:
             camera.set_smoother(self._smoother())
@@ -138,10 +145,11 @@ class PoseNodeBase:
         config = self.config
         mode, depth = config['qos_reliability'], config['qos_depth']
         if config['use_compressed']:
-            msg_type, self._decode = CompressedImage, compressed_msg_to_bgr8
+            msg_type, self._decode, problem = CompressedImage, compressed_msg_to_bgr8, compressed_problem
         else:
-            msg_type, self._decode = Image, image_msg_to_bgr8
+            msg_type, self._decode, problem = Image, image_msg_to_bgr8, image_problem
         for camera in self._cameras:
+            camera.problem = problem
             # In a multi-threaded executor (a component container), frames keep arriving in their own
             # group while a parameter change reloads the network.
             image = self._adaptive(camera, msg_type, self.camera_topic_name(camera), camera.on_image, mode, depth,
@@ -160,6 +168,7 @@ class PoseNodeBase:
 
     def _adaptive(self, camera, msg_type, topic, callback, mode, depth, group=None) -> AdaptiveSubscription:
         def changed(qos: str) -> None:
+            camera.delivery.reset()  # another subscription: its stream's healthy rate is learned anew
             self.get_logger().info('subscribed to %s as %s' % (topic, qos))
         return AdaptiveSubscription(self, msg_type, topic, callback, mode, depth, callback_group=group,
                                     on_incompatible=camera.on_incompatible_qos, on_change=changed)
@@ -220,6 +229,7 @@ class PoseNodeBase:
                     camera.set_smoother(self._smoother())  # a track's filter starts anew with new coefficients
         for camera in self._cameras:
             camera.set_depth_settings(depth_settings(self.config))
+            camera.delivery.restart_window()  # frames lost while a new network loaded are no transport fault
         self._model.swap_in_preloaded()
 
     def _smoother(self) -> Optional[KeypointSmoother]:
