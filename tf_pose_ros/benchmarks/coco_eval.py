@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 #: COCOeval's keypoint stats, in its order.
 STAT_NAMES: Tuple[str, ...] = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl')
@@ -153,13 +153,7 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     skipped: List[Dict[str, str]] = []
     evaluated: List[int] = []
     bar = tqdm(image_ids, unit='image', desc='eval', file=sys.stderr, disable=not progress)
-    for image_id in bar:
-        meta = coco_gt.loadImgs(image_id)[0]
-        path = images_dir / meta['file_name']
-        image, reason = read_image(path, meta)
-        if image is None:
-            skipped.append({'file': str(path), 'reason': reason})
-            continue
+    for image_id, path, image in readable_images(coco_gt, bar, images_dir, skipped):
         offset = (0.0, 0.0)
         if letterbox is not None:
             image, offset = letterbox_image(image, letterbox)
@@ -213,6 +207,20 @@ def read_image(path: Path, meta) -> Tuple[Any, str]:
         return None, 'image is %dx%d, its annotation says %sx%s' % (image.shape[1], image.shape[0], width, height)
     return image, ''
 
+
+
+def readable_images(coco_gt, image_ids: Iterable[int], images_dir: Path,
+                    skipped: List[Dict[str, str]]) -> Iterator[Tuple[int, Path, Any]]:
+    """(image id, path, BGR image) for each of ``image_ids`` that can be read; the others are noted in
+    ``skipped`` with the reason."""
+    for image_id in image_ids:
+        meta = coco_gt.loadImgs(image_id)[0]
+        path = images_dir / meta['file_name']
+        image, reason = read_image(path, meta)
+        if image is None:
+            skipped.append({'file': str(path), 'reason': reason})
+            continue
+        yield image_id, path, image
 
 def _score(coco_gt, results, image_ids, person_id: int) -> Tuple[Dict[str, float], str]:
     from pycocotools.cocoeval import COCOeval

@@ -32,7 +32,8 @@ import numpy as np
 from tf_pose_ros.benchmarks.coco_eval import _score, load_ground_truth, person_images, person_to_coco, read_image
 from tf_pose_ros.benchmarks.engine_bench import compare_poses
 from tf_pose_ros.config import EstimatorConfig
-from tf_pose_ros.engines.base import HostMaps, check_batch, thread_count
+from tf_pose_ros.engines.base import HostMaps, thread_count
+from tf_pose_ros.engines.openvino_engine import run_request
 from tf_pose_ros.estimator import PoseEstimator, plan_input
 from tf_pose_ros.models import INPUT_TENSOR, OUTPUT_TENSOR
 from tf_pose_ros.preprocess import resize_for_network
@@ -111,9 +112,7 @@ class ModelNetwork(HostMaps):
                     .create_infer_request()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        request = self._requests[check_batch(batch, self._requests)]
-        request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
-        return request.get_output_tensor(0).data.copy()
+        return run_request(self._requests, batch)
 
     def close(self) -> None:
         self._requests.clear()

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_pose_ros.benchmarks.coco_eval import load_ground_truth, person_images, read_image
+from tf_pose_ros.benchmarks.coco_eval import load_ground_truth, person_images, readable_images
 from tf_pose_ros.privacy import Box, blur_mask, blurred_people, face_boxes
 from tf_pose_ros.privacy.face_regions import HEAD_SCALE
 
@@ -108,13 +108,8 @@ def evaluate_privacy(estimator, annotations_path, images_dir, progress: bool = T
     person_id, image_ids = person_images(coco_gt, annotations_path, max_images)
     rows = [PrivacyResult(head_scale=float(scale), people=people) for scale in head_scales for people in PEOPLE]
     skipped: List[Dict[str, str]] = []
-    for image_id in tqdm(image_ids, unit='image', desc='privacy', file=sys.stderr, disable=not progress):
-        meta = coco_gt.loadImgs(image_id)[0]
-        path = images_dir / meta['file_name']
-        image, reason = read_image(path, meta)
-        if image is None:
-            skipped.append({'file': str(path), 'reason': reason})
-            continue
+    bar = tqdm(image_ids, unit='image', desc='privacy', file=sys.stderr, disable=not progress)
+    for image_id, path, image in readable_images(coco_gt, bar, images_dir, skipped):
         try:
             result = estimator.infer(image, faint=True)
         except InvalidImageError as err:

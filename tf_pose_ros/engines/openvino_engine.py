@@ -134,12 +134,17 @@ class OpenVinoNetwork(HostMaps):
         return self._core.compile_model(model, 'CPU', settings)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        request = self._requests[check_batch(batch, self._requests)]
-        request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
-        # The output tensor is reused by the next inference: hand out a copy.
-        return request.get_output_tensor(0).data.copy()
+        return run_request(self._requests, batch)
 
     def close(self) -> None:
         self._requests.clear()
         self._core = None
         gc.collect()
+
+
+def run_request(requests: Dict[Tuple[int, int], Any], batch: np.ndarray) -> np.ndarray:
+    """The maps of ``batch`` from the infer request compiled for its size (one of ``requests``, by size)."""
+    request = requests[check_batch(batch, requests)]
+    request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
+    # The output tensor is reused by the next inference: hand out a copy.
+    return request.get_output_tensor(0).data.copy()
