@@ -86,17 +86,20 @@ def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None,
     ``finished()``, then clean up; returns 0."""
     context = node.context
     try:
-        with until_stopped(context):
-            executor = executor or SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-            if finished is None:
-                executor.spin()
-            else:
-                while context.ok() and not finished():
-                    executor.spin_once(timeout_sec=0.1)
-                deadline = time.monotonic() + LINGER_S
-                while context.ok() and time.monotonic() < deadline:
-                    executor.spin_once(timeout_sec=0.05)
+        # Not a `with until_stopped()`: a Ctrl-C can land while such a block is being entered, and escaped it.
+        executor = executor or SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        if finished is None:
+            executor.spin()
+        else:
+            while context.ok() and not finished():
+                executor.spin_once(timeout_sec=0.1)
+            deadline = time.monotonic() + LINGER_S
+            while context.ok() and time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=0.05)
+    except BaseException as err:
+        if not stopped_by_signal(err, context):
+            raise
     finally:
         # A second Ctrl-C must not cut the clean-up short: a terminal sends SIGINT to the process
         # group and `ros2 launch` sends its own, so a launched node often gets two.
@@ -133,7 +136,11 @@ def run(program: str, make_node: Callable[[], Any], args: Optional[Sequence[str]
         if isinstance(err, startup_errors):
             return report_startup_failure(program, err)
         raise
-    return spin_until_shutdown(node, None if finished is None else lambda: finished(node), executor)
+    try:
+        return spin_until_shutdown(node, None if finished is None else lambda: finished(node), executor)
+    except KeyboardInterrupt:  # a Ctrl-C just before the spin's own handling: the stop, not a failure
+        rclpy.try_shutdown()
+        return 0
 
 
 def wants_help(args: Optional[Sequence[str]] = None) -> bool:
