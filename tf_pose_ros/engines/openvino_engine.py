@@ -104,11 +104,8 @@ class OpenVinoNetwork(HostMaps):
         # Set explicitly: OpenVINO runs bf16 on CPUs that have it unless told f32.
         self._weights = weights
         self._cache = ConversionCache(weights, 'openvino', ov.get_version().split('-')[0])
-        # No runtime cache: it serves shapes that change at run time, and ours are fixed per compiled size, but it
-        # kept memory of every network compiled in the process (measured: each reload to the default preset
-        # with inference on another thread kept ~25 MB; without it 1-5 MB, at the same inference time).
         self._settings = {'INFERENCE_PRECISION_HINT': _HINTS[precision][0], 'INFERENCE_NUM_THREADS': self.threads,
-                          'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1, 'CPU_RUNTIME_CACHE_CAPACITY': 0}
+                          'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
         self._requests: Dict[Tuple[int, int], Any] = {}
         self.prepare(sizes)
 
