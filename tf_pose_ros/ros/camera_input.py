@@ -230,7 +230,8 @@ class CameraInput:
     def on_image(self, msg, info) -> None:
         """Image callback: count it (and the frames lost before it), put it in the slot unless ``problem(msg)``
         says it cannot be read: then it is counted invalid here, and the newest good frame stays."""
-        missed = self.gaps.missed(info)
+        publisher, sequence = publication(info) or (b'', None)
+        missed = self.gaps.missed_before(publisher, sequence) if sequence is not None else 0
         if missed:
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
@@ -238,7 +239,6 @@ class CameraInput:
         self.health.frame_bytes = len(msg.data)
         self.health.last_frame_at = now
         stamp = msg.header.stamp
-        publisher, sequence = publication(info) or (b'', None)
         self.delivery.arrived(now, self._clock() - stamp.sec - stamp.nanosec * 1e-9, publisher, sequence)
         reason = self.problem(msg)
         if reason:

@@ -73,7 +73,7 @@ class DeliveryMonitor:
         self._arrivals.clear()
 
     def reset(self) -> None:
-        """Forget the stream (a new subscription, a reload): the next healthy window is learned anew."""
+        """Forget the stream (a new subscription): the next healthy window is learned anew."""
         self._arrivals.clear()
         self.healthy = None
         self.collapse = None

@@ -31,9 +31,10 @@ class SequenceGaps:
     def missed(self, info: Optional[Mapping]) -> int:
         """Frames missed before this one, from its rclpy MessageInfo; 0 where the RMW gives none."""
         found = publication(info)
-        if found is None:
-            return 0
-        key, sequence = found
+        return 0 if found is None else self.missed_before(*found)
+
+    def missed_before(self, key: bytes, sequence: int) -> int:
+        """Frames publisher ``key`` sent and this one never received before its frame number ``sequence``."""
         last = self._last.get(key)
         self._last[key] = sequence
         if last is None or sequence <= last:  # a new publisher, or one that restarted
