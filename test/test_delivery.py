@@ -98,3 +98,16 @@ def test_the_warning_names_the_rates_and_the_remedy_for_large_frames():
     assert warning.kind == DELIVERY
     assert 'delivery fell to 11.0 frames/s on /image_raw (reliable), from 30.0' in warning.text
     assert 'FASTDDS_DEFAULT_PROFILES_FILE=/x/fastdds_large_frames.xml' in warning.text
+
+
+def test_a_collapse_with_lost_frames_gives_the_remedy_once():
+    monitor = DeliveryMonitor()
+    run_stream(monitor, [(60, 30, 0.015, None), (15, 11, 0.015, 30)])
+    facts = InputFacts(topic='/image_raw', reliability='best_effort', seconds_without_publisher=0.0,
+                       seconds_silent=0.0, frame_bytes=640 * 480 * 3, lost=285,
+                       profile_path='/x/fastdds_large_frames.xml', collapse=monitor.collapse)
+    warnings = input_warnings(facts)
+    assert [w.kind for w in warnings] == [DELIVERY, 'lost_large_best_effort']
+    assert warnings[0].text.startswith('delivery fell to 11.0 of the 29.')
+    assert sum(w.text.count('FASTDDS_DEFAULT_PROFILES_FILE') for w in warnings) == 1
+    assert warnings[1].text == '285 frames lost on the way (see the delivery warning)'

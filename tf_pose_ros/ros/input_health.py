@@ -119,6 +119,9 @@ def input_warnings(facts: InputFacts) -> List[InputWarning]:
                                                                 facts.frame_bytes, facts.profile_path)))
     if facts.lost > 0:
         large = _too_large_for_best_effort(facts.reliability, facts.frame_bytes)
-        warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', lost_frames_warning(
-            facts.lost, facts.reliability, facts.frame_bytes, facts.profile_path)))
+        if facts.collapse is not None:  # the delivery warning gives the cause and the remedy once
+            text = '%d frames lost on the way (see the delivery warning)' % facts.lost
+        else:
+            text = lost_frames_warning(facts.lost, facts.reliability, facts.frame_bytes, facts.profile_path)
+        warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', text))
     return warnings
