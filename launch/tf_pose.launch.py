@@ -79,6 +79,9 @@ def generate_launch_description() -> LaunchDescription:
             'hri_output', default_value='false', choices=['true', 'false'],
             description='publish REP-155 (ROS4HRI) bodies on /humans/bodies (needs hri_msgs)'),
         DeclareLaunchArgument(
+            'anonymize', default_value='false', choices=['true', 'false'],
+            description='publish ~/image_anonymized: the input with every face blurred (docs/privacy.md)'),
+        DeclareLaunchArgument(
             'depth_topic', default_value='',
             description="depth image registered to the colour image, for 3D keypoints; '' = no 3D"),
         DeclareLaunchArgument(
@@ -114,6 +117,7 @@ def generate_launch_description() -> LaunchDescription:
         'use_compressed': ParameterValue(LaunchConfiguration('use_compressed'), value_type=bool),
         'smoothing': ParameterValue(LaunchConfiguration('smoothing'), value_type=str),
         'hri_output': ParameterValue(LaunchConfiguration('hri_output'), value_type=bool),
+        'anonymize': ParameterValue(LaunchConfiguration('anonymize'), value_type=bool),
         'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'), value_type=bool),
     }
     common = dict(package='tf_pose_ros', name='pose_estimator', namespace=LaunchConfiguration('namespace'),

@@ -16,7 +16,7 @@ LAUNCH = Path(__file__).resolve().parent.parent / 'launch' / 'tf_pose.launch.py'
 LAUNCH_ONLY = {'lifecycle', 'autostart', 'params_file', 'namespace', 'use_sim_time'}
 #: What a deployment sets per robot: each must be a launch argument.
 PER_DEPLOYMENT = ('image_topic', 'image_topics', 'qos_reliability', 'use_compressed', 'hri_output', 'smoothing',
-                  'preset', 'model', 'device', 'depth_topic')
+                  'preset', 'model', 'device', 'depth_topic', 'anonymize')
 
 
 def declared_arguments():
@@ -68,3 +68,11 @@ def test_launch_argument_matches_the_parameter_declaration(name):
         assert argument['choices'] is not None, name  # a typo fails at launch, not in the node
     elif isinstance(param.default, bool):
         assert argument['choices'] == ['true', 'false'], name
+
+
+def test_the_node_guide_names_every_launch_argument():
+    guide = (LAUNCH.parent.parent / 'docs' / 'ros-node.md').read_text()
+    launch_paragraph = guide[guide.index('Launch files: `tf_pose.launch.py` takes'):]
+    launch_paragraph = launch_paragraph[:launch_paragraph.index('\n\n')]
+    missing = [name for name in declared_arguments() if '`%s`' % name not in launch_paragraph]
+    assert not missing, 'docs/ros-node.md does not name the launch arguments %s' % missing
