@@ -4,10 +4,11 @@ import pytest
 
 from tf_pose_ros.benchmarks.soak_bench import (
     CORRUPT_BURST,
-    collapse_onset,
+    collapse_onsets,
     corrupt_messages,
     fault_schedule,
     longest_gap,
+    warning_onsets,
 )
 
 
@@ -29,10 +30,40 @@ def test_gaps_leave_out_the_settling_windows():
 def test_the_collapse_starts_where_five_seconds_of_frames_fall_below_the_floor():
     # The node's received counter, reported once a second: 30 frames a second for 100 s, then 11.
     received = [(float(t), 30 * t if t <= 100 else 3000 + 11 * (t - 100)) for t in range(161)]
-    onset = collapse_onset(received, 0.0, 161.0, 30.0)
-    assert onset is not None and 96.0 <= onset <= 100.0
-    assert collapse_onset(received[:101], 0.0, 101.0, 30.0) is None
-    assert collapse_onset(received, 0.0, 161.0, 11.0) is None  # a driver that only sends 11 a second
+    (onset,) = collapse_onsets(received, 0.0, 161.0, 30.0)
+    assert 96.0 <= onset <= 100.0
+    assert collapse_onsets(received[:101], 0.0, 101.0, 30.0) == []
+    assert collapse_onsets(received, 0.0, 161.0, 11.0) == []  # a driver that only sends 11 a second
+
+
+def counter(rates):
+    """The node's received counter once a second over phases of (seconds, frames per second)."""
+    points, t, count = [], 0, 0
+    for seconds, hz in rates:
+        for _ in range(seconds):
+            points.append((float(t), count))
+            t, count = t + 1, count + hz
+    return points
+
+
+def test_each_collapse_after_a_recovery_is_a_collapse_of_its_own():
+    # Collapsed, recovered for a minute, collapsed again: as a default driver did over 30 minutes.
+    received = counter([(100, 30), (60, 20), (60, 30), (60, 20), (20, 30)])
+    onsets = collapse_onsets(received, 0.0, 300.0, 30.0)
+    assert len(onsets) == 2
+    assert 96.0 <= onsets[0] <= 100.0 and 216.0 <= onsets[1] <= 220.0
+    # A recovery shorter than 30 s is the same collapse going on.
+    flicker = counter([(100, 30), (60, 20), (10, 30), (60, 20), (20, 30)])
+    assert len(collapse_onsets(flicker, 0.0, 250.0, 30.0)) == 1
+
+
+def test_the_record_keeps_where_each_warning_began_not_every_report():
+    fell = 'delivery fell to %.1f of the 30.0 frames/s'
+    warnings = ([(100.0 + i, 1, 'cam', fell % (20 + i / 10)) for i in range(10)]  # one collapse, reported each second
+                + [(110.0, 1, 'cam', '3 frames lost on the way')]
+                + [(200.0 + i, 1, 'cam', fell % 21) for i in range(3)])  # the next collapse, after a quiet stretch
+    assert [(at, text[:13]) for at, _, text in warning_onsets(warnings, 90.0)] == [
+        (10.0, 'delivery fell'), (20.0, '3 frames lost'), (110.0, 'delivery fell')]
 
 
 @pytest.mark.ros

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -301,18 +302,25 @@ def longest_gap(times: List[float], start: float, end: float, excluded: List[Tup
     return longest
 
 
-def collapse_onset(received: List[Tuple[float, int]], start: float, end: float, rate_hz: float,
-                   window_s: float = 5.0) -> Optional[float]:
-    """When frames reaching the node first fell below MINUTE_FLOOR of the driver's ``rate_hz`` for a whole
-    ``window_s`` (from the node's 'received' counter, (time, count) pairs); None if never in [start, end)."""
+def collapse_onsets(received: List[Tuple[float, int]], start: float, end: float, rate_hz: float,
+                    window_s: float = 5.0, recovered_s: float = 30.0) -> List[float]:
+    """Each time frames reaching the node fell below MINUTE_FLOOR of the driver's ``rate_hz`` for a whole
+    ``window_s`` (the node's 'received' counter, (time, count) pairs, in [start, end)): the first time, and
+    again after each stretch of at least ``recovered_s`` above it (a shorter one is the same collapse)."""
     points = [p for p in received if start <= p[0] < end]
+    onsets: List[float] = []
+    healthy_since: Optional[float] = start
     for i, (t, count) in enumerate(points):
         later = next((p for p in points[i:] if p[0] >= t + window_s), None)
         if later is None:
-            return None
+            break
         if (later[1] - count) / (later[0] - t) < MINUTE_FLOOR * rate_hz:
-            return t
-    return None
+            if healthy_since is not None and (not onsets or t - healthy_since >= recovered_s):
+                onsets.append(t)
+            healthy_since = None
+        elif healthy_since is None:
+            healthy_since = t
+    return onsets
 
 
 def run(args) -> int:
@@ -452,6 +460,19 @@ def run(args) -> int:
                      reloads_failed, restarts)
 
 
+def warning_onsets(warnings, t0: float, quiet_s: float = 5.0) -> List[Tuple[float, int, str]]:
+    """The warnings where each one began ((seconds from ``t0``, level, message)): a message other than the
+    one before (numbers aside), or any after ``quiet_s`` without warnings; not every report of it."""
+    onsets: List[Tuple[float, int, str]] = []
+    previous, last_at = None, float('-inf')
+    for at, level, _name, message in warnings:
+        key = re.sub(r'[0-9.]+', '#', message)
+        if key != previous or at - last_at > quiet_s:
+            onsets.append((round(at - t0, 1), level, message))
+        previous, last_at = key, at
+    return onsets
+
+
 def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: float, warnings,
               status: Dict[str, str],
               alive: bool, exit_code: Optional[int], corrupt_sent: int, reloads_failed: int, restarts: int) -> int:
@@ -484,14 +505,15 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
                 missed.append('minutes %s below %.0f%% of the first minute\'s Persons' % (low, 100 * floor))
         else:
             # Persons also fall when the machine gets busier; the transport's collapse is what reaches the node.
-            onset = collapse_onset(received, t0, t0 + 60.0 * rows[-1].minute if rows else t0, args.rate)
-            if onset is not None:
+            onsets = collapse_onsets(received, t0, t0 + 60.0 * rows[-1].minute if rows else t0, args.rate)
+            for onset in onsets:
                 named = [w for w in collapses if w[0] >= onset - DETECT_WITHIN_S]
                 print('frames reaching the node fell below %.0f%% of those sent from %.0f s; named on /diagnostics %s'
                       % (100 * MINUTE_FLOOR, onset - t0, 'at %.0f s' % (named[0][0] - t0) if named else 'never'))
                 if not named or named[0][0] - onset > DETECT_WITHIN_S:
-                    missed.append('the collapse in delivery was not named within %.0f s' % DETECT_WITHIN_S)
-            elif low:
+                    missed.append('the collapse in delivery from %.0f s was not named within %.0f s'
+                                  % (onset - t0, DETECT_WITHIN_S))
+            if not onsets and low:
                 missed.append('minutes %s below 90%% of the first with every frame reaching the node' % low)
     else:
         gaps = max((r.longest_gap_s for r in rows), default=0.0)
@@ -512,7 +534,8 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
     if args.json:
         with open(args.json, 'w') as out:
             json.dump({'rows': [r.__dict__ for r in rows], 'missed': missed,
-                       'warnings': [(round(w[0] - t0, 1), w[1], w[3]) for w in warnings[:50]]}, out, indent=1)
+                       'warnings': warning_onsets(warnings, t0),
+                       'received': [(round(t - t0, 1), count) for t, count in received]}, out, indent=1)
     for reason in missed:
         print('TARGET MISSED: %s' % reason)
     if not missed:
