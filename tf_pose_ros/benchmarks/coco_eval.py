@@ -208,7 +208,6 @@ def read_image(path: Path, meta) -> Tuple[Any, str]:
     return image, ''
 
 
-
 def readable_images(coco_gt, image_ids: Iterable[int], images_dir: Path,
                     skipped: List[Dict[str, str]]) -> Iterator[Tuple[int, Path, Any]]:
     """(image id, path, BGR image) for each of ``image_ids`` that can be read; the others are noted in
@@ -221,6 +220,7 @@ def readable_images(coco_gt, image_ids: Iterable[int], images_dir: Path,
             skipped.append({'file': str(path), 'reason': reason})
             continue
         yield image_id, path, image
+
 
 def _score(coco_gt, results, image_ids, person_id: int) -> Tuple[Dict[str, float], str]:
     from pycocotools.cocoeval import COCOeval
