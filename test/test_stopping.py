@@ -3,6 +3,7 @@ still starting; and the shared spinning treats an rclpy call that fails because 
 stop it is."""
 
 import signal
+import threading
 
 import pytest
 
@@ -15,7 +16,7 @@ from processes import Executable  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
-from tf_pose_ros.ros.spinning import spin_until_shutdown  # noqa: E402
+from tf_pose_ros.ros.spinning import spin_until_shutdown, stopped_by_signal  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -45,6 +46,24 @@ def test_an_rclpy_error_once_the_context_is_shut_down_ends_the_spin_cleanly(ros_
     node.create_timer(0.01, callback)
     assert spin_until_shutdown(node, finished) == 0
     assert calls == [1] and not context.ok()
+
+
+def test_an_error_that_comes_before_the_signal_thread_shuts_the_context_down_is_the_stop(ros_domain_id):
+    """A Ctrl-C inside an rclpy call can fail it (pybind11: 'Unable to convert call argument') a moment before
+    rclpy's signal thread takes the context down; the same error with the context left up is a failure."""
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=ros_domain_id)
+    error = RuntimeError("Unable to convert call argument '0'")
+    try:
+        assert not stopped_by_signal(error, context, grace_s=0.2)  # nothing takes the context down
+        late = threading.Timer(0.05, context.shutdown)
+        late.start()
+        assert stopped_by_signal(error, context, grace_s=5.0)
+        late.join()
+        assert stopped_by_signal(KeyboardInterrupt(), context)
+        assert not stopped_by_signal(SystemExit(1), context)
+    finally:
+        context.try_shutdown()
 
 
 @pytest.mark.parametrize('signum', SIGNALS, ids=lambda s: signal.Signals(s).name)

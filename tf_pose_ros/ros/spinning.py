@@ -3,8 +3,9 @@
 rclpy's signal handler shuts the context down from a thread of its own (SIGINT also raises
 KeyboardInterrupt in the main thread), so the main thread's next rclpy call may fail at any point:
 spinning raises ExternalShutdownException, and a call that needs the context raises RCLError, e.g. the
-timer a timed spin_once creates ('failed to create timer: the given context is not valid'). Such an
-error is the stop, not a failure (stopped_by_signal).
+timer a timed spin_once creates ('failed to create timer: the given context is not valid'); a call the
+signal interrupts may fail even before the context is down. Such an error is the stop, not a failure
+(stopped_by_signal).
 """
 
 from __future__ import annotations
@@ -49,12 +50,25 @@ def report_startup_failure(name: str, err: Exception) -> int:
     return 1
 
 
-def stopped_by_signal(err: BaseException, context=None) -> bool:
+#: Seconds an error waits for the context to go down before it counts as a failure rather than a stop.
+SHUTDOWN_GRACE_S = 0.5
+
+
+def stopped_by_signal(err: BaseException, context=None, grace_s: float = SHUTDOWN_GRACE_S) -> bool:
     """Whether ``err`` is how Ctrl-C, SIGTERM or a shutdown of ``context`` (default: rclpy's) surfaces."""
     if isinstance(err, (KeyboardInterrupt, ExternalShutdownException)):
         return True
+    if not isinstance(err, Exception):
+        return False
     context = context if context is not None else rclpy.utilities.get_default_context()
-    return isinstance(err, Exception) and not context.ok()
+    # A Ctrl-C inside an rclpy call can fail it before the signal thread has taken the context down (pybind11
+    # turns the interrupt into 'RuntimeError: Unable to convert call argument'), so give that thread a moment.
+    deadline = time.monotonic() + grace_s
+    while context.ok():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 class Stop:
