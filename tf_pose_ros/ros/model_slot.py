@@ -15,7 +15,7 @@ from tf_pose_ros.config import format_resolution, format_scales
 from tf_pose_ros.engines import resolve_preset
 from tf_pose_ros.estimator import PoseEstimator
 from tf_pose_ros.ros.node_parameters import cross_check, estimator_config, runs_tracker, validate
-from tf_pose_ros.runtime.allocator import release_freed_memory
+from tf_pose_ros.runtime.allocator import building_network, release_freed_memory
 from tf_pose_ros.runtime.compile_cache import cache_report
 from tf_pose_ros.runtime.gc_policy import freeze_loaded_objects
 from tf_pose_ros.runtime.warmup import prepare_camera_sizes, warm_up_tracking
@@ -70,7 +70,8 @@ class ModelSlot:
             bad += [r for r in (cross_check(config),) if r]
             if bad:
                 raise ValueError('; '.join(bad))
-            estimator = PoseEstimator.from_config(estimator_config(config))
+            with building_network():
+                estimator = PoseEstimator.from_config(estimator_config(config))
         except Exception as err:  # the node stays up so a parameter change can fix the model
             self.load_error = str(err)
             self._logger.error('no model loaded: %s' % err)
@@ -112,12 +113,13 @@ class ModelSlot:
         try:
             # Compared as they run (the preset's form written in): '' and the precision it resolves to are the same.
             if resolve_preset(wanted) != running:
-                estimator = PoseEstimator.from_config(wanted)
-                try:
-                    prepare_camera_sizes(estimator)  # a usual camera's first frame then compiles nothing
-                except Exception:
-                    estimator.close()
-                    raise
+                with building_network():
+                    estimator = PoseEstimator.from_config(wanted)
+                    try:
+                        prepare_camera_sizes(estimator)  # a usual camera's first frame then compiles nothing
+                    except Exception:
+                        estimator.close()
+                        raise
                 self._preloaded = estimator
         except Exception as err:  # a model that does not load keeps the running one
             return 'cannot load the new configuration: %s' % err

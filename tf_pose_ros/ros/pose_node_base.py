@@ -38,6 +38,7 @@ from tf_pose_ros.ros.model_slot import ModelSlot
 from tf_pose_ros.ros.node_diagnostics import NodeDiagnostics
 from tf_pose_ros.ros.node_parameters import PARAMS, PARAMS_BY_NAME, normalize, with_changes, wrong_types
 from tf_pose_ros.ros.result_publisher import LOG_THROTTLE_S, FrameTimes, ResultPublisher
+from tf_pose_ros.runtime.allocator import building_network
 from tf_pose_ros.runtime.warmup import prepare_camera_sizes
 from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
 from tf_pose_ros.streams.stats import FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED, PipelineStats
@@ -263,7 +264,7 @@ class PoseNodeBase:
         # with OpenVINO: 80-300 ms once): paid here, before a camera frame can be waiting. The usual
         # camera shapes are made ready here too, while the executor already subscribes and discovers.
         try:
-            with self._model.in_use() as estimator:
+            with self._model.in_use() as estimator, building_network():
                 if estimator is not None:
                     prepare_camera_sizes(estimator)
                     estimator.warm_up_thread()
