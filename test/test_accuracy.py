@@ -154,6 +154,8 @@ def test_a_new_frame_size_decides_the_input_again_without_recompiling_a_seen_siz
     from tf_pose_ros.estimator import PoseEstimator
 
     estimator = PoseEstimator('mobilenet_thin', device='cpu', backend='openvino')
+    # The load compiled one input: the 4:3 one its warm-up frame (a 640x480 camera's shape) runs at.
+    assert len(estimator.network._requests) == 1
     compiled = []
     original = estimator.network._compile
 
@@ -166,8 +168,10 @@ def test_a_new_frame_size_decides_the_input_again_without_recompiling_a_seen_siz
     people = estimator.infer(wide).persons
     assert estimator.last_input == (528, 304) and len(compiled) == 1 and len(people) == 1
     estimator.infer(cv2.resize(astronaut, (640, 480)))
-    assert estimator.last_input == (464, 352) and len(compiled) == 2
-    for frame in ((1280, 720), (1920, 1080), (848, 480), (640, 480)):
+    assert estimator.last_input == (464, 352) and len(compiled) == 1
+    estimator.infer(cv2.resize(astronaut, (480, 720)))
+    assert estimator.last_input == (320, 496) and len(compiled) == 2
+    for frame in ((1280, 720), (1920, 1080), (848, 480), (720, 1080), (640, 480)):
         estimator.infer(cv2.resize(astronaut, frame))
     assert len(compiled) == 2 and estimator.last_input == (464, 352)
     # Frames of several sizes in one call: each its own input.
@@ -199,7 +203,7 @@ def test_ranking_scores_whole_people_above_fragments_and_drops_duplicates():
 
 
 def test_letterbox_pads_to_the_aspect_and_maps_back():
-    from tf_pose_ros.benchmarks.coco_eval import letterbox_image, letterbox_size
+    from tf_pose_ros.preprocess import letterbox_image, letterbox_size
 
     image = np.full((480, 640, 3), 7, np.uint8)
     padded, (dx, dy) = letterbox_image(image, 16 / 9)

@@ -75,12 +75,14 @@ def test_warmup_command_converts_compiles_and_says_where(capsys, tmp_path, mobil
     weights = tmp_path / 'graph_opt.pb'
     shutil.copy(mobilenet_thin_path, weights)
     from tf_pose_ros.config import EstimatorConfig
-    from tf_pose_ros.decoders.original.maps import scale_resolutions
     from tf_pose_ros.engines import resolve_preset
+    from tf_pose_ros.estimator import plan_input
+    from tf_pose_ros.runtime.warmup import CAMERA_FRAME_SIZES
 
-    # The preset's form for this CPU: fp32 at 432x368, or bf16 at 1.25 times the pixels.
+    # The preset's form for this CPU: fp32 at 432x368, or bf16 at 1.25 times the pixels; converted for the
+    # input a 640x480 camera runs at (the warm-up frame's shape).
     run = resolve_preset(EstimatorConfig(model_path=str(weights), backend='openvino', device='cpu'))
-    size = '%dx%d' % scale_resolutions((432, 368), run.scales)[0]
+    size = '%dx%d' % plan_input(run, CAMERA_FRAME_SIZES[0]).sizes[0]
     with caplog.at_level(logging.INFO, logger='tf_pose_ros'):
         assert main(['warmup', '--model-path', str(weights), '--backend', 'openvino', '--device', 'cpu']) == 0
     out = capsys.readouterr().out

@@ -18,7 +18,7 @@ from tf_pose_ros.models import DEFAULT_MODEL
 from tf_pose_ros.models.store import find_weights
 from tf_pose_ros.people import PoseResult, persons_from_grouping
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
-from tf_pose_ros.runtime.warmup import warmup_image
+from tf_pose_ros.runtime.warmup import warmup_frame
 
 _LOG = logging.getLogger(__name__)
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
@@ -111,9 +111,9 @@ class PoseEstimator:
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
-        warm = warmup_image()
-        sizes = [size for frame in (self.resolution, (warm.shape[1], warm.shape[0]))
-                 for size in plan_input(config, frame).sizes]
+        warm = warmup_frame()
+        # Only the warm-up frame's input: a size no frame has asked for compiles when one does.
+        sizes = plan_input(config, (warm.shape[1], warm.shape[0])).sizes
         self.network: Optional[Network] = open_network(config, self.weights_path, sizes)
         self.backend, self.precision, self.device = self.network.backend, self.network.precision, self.network.device
         opened = time.perf_counter()
@@ -135,7 +135,7 @@ class PoseEstimator:
     def warm_up_thread(self) -> None:
         """Run the warm-up photo in the calling thread (an engine's first call from a new thread sets up
         that thread's share of its pool) without it counting as a frame's input (``last_input``)."""
-        self.infer(warmup_image())
+        self.infer(warmup_frame())
         self.last_input, self.last_sizes = self._unseen_input()
 
     def _unseen_input(self) -> Tuple[Tuple[int, int], Tuple[Tuple[int, int], ...]]:

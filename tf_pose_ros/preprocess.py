@@ -69,3 +69,20 @@ def resize_for_network(image_bgr: np.ndarray, resolution: Tuple[int, int], inter
     if image_bgr.shape[1] != width or image_bgr.shape[0] != height:
         image_bgr = cv2.resize(image_bgr, (width, height), interpolation=INTERPOLATIONS[interpolation])
     return image_bgr.astype(np.float32)
+
+
+def letterbox_size(size: Tuple[int, int], aspect: float) -> Tuple[int, int]:
+    """(width, height) of an image of ``size`` padded to the aspect ratio ``aspect``."""
+    width, height = size
+    return max(width, int(round(height * aspect))), max(height, int(round(width / aspect)))
+
+
+def letterbox_image(image: np.ndarray, aspect: float) -> Tuple[np.ndarray, Tuple[float, float]]:
+    """``image`` padded with black, centred, to the aspect ratio ``aspect`` (width / height), and the
+    (x, y) offset of the image in it. A camera of that shape sees the scene this way."""
+    height, width = image.shape[:2]
+    target_w, target_h = letterbox_size((width, height), aspect)
+    dx, dy = (target_w - width) // 2, (target_h - height) // 2
+    padded = np.zeros((target_h, target_w) + image.shape[2:], image.dtype)
+    padded[dy:dy + height, dx:dx + width] = image
+    return padded, (float(dx), float(dy))

@@ -55,25 +55,6 @@ def person_to_coco(person, offset: Tuple[float, float] = (0.0, 0.0)) -> List[flo
     return keypoints
 
 
-def letterbox_size(size: Tuple[int, int], aspect: float) -> Tuple[int, int]:
-    """(width, height) of an image of ``size`` padded to the aspect ratio ``aspect``."""
-    width, height = size
-    return max(width, int(round(height * aspect))), max(height, int(round(width / aspect)))
-
-
-def letterbox_image(image, aspect: float):
-    """``image`` padded with black, centred, to the aspect ratio ``aspect`` (width / height), and the
-    (x, y) offset of the image in it. A camera of that shape sees the scene this way."""
-    import numpy as np
-
-    height, width = image.shape[:2]
-    target_w, target_h = letterbox_size((width, height), aspect)
-    dx, dy = (target_w - width) // 2, (target_h - height) // 2
-    padded = np.zeros((target_h, target_w) + image.shape[2:], image.dtype)
-    padded[dy:dy + height, dx:dx + width] = image
-    return padded, (float(dx), float(dy))
-
-
 def _zero_stats() -> Dict[str, float]:
     return {name: 0.0 for name in STAT_NAMES}
 
@@ -129,7 +110,7 @@ def evaluate_many(estimators: Sequence, annotations_path, images_dir, progress: 
     """
     from tqdm import tqdm
 
-    from tf_pose_ros.preprocess import InvalidImageError
+    from tf_pose_ros.preprocess import InvalidImageError, letterbox_image, letterbox_size
 
     if max_images is not None and max_images < 1:
         raise ValueError('max_images must be at least 1, got %r' % (max_images,))
@@ -266,5 +247,4 @@ def format_rows(rows: Sequence[Tuple[str, EvalResult]], labelled: bool = True) -
     return '\n'.join(lines)
 
 
-__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'evaluate_many', 'format_rows', 'format_table', 'letterbox_image',
-           'person_to_coco']
+__all__ = ['EvalResult', 'STAT_NAMES', 'evaluate', 'evaluate_many', 'format_rows', 'format_table', 'person_to_coco']

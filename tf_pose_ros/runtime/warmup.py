@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from tf_pose_ros.config import format_scales
+from tf_pose_ros.preprocess import letterbox_image
 
 #: A photo of three people (scikit-image's astronaut, public domain), small enough to decode in ms.
 WARMUP_IMAGE = Path(__file__).resolve().parents[1] / 'data' / 'warmup_people.jpg'
@@ -34,6 +35,16 @@ def warmup_image() -> np.ndarray:
 #: The frame shapes of most cameras, 4:3 (640x480) and 16:9 (1280x720, 848x480): with keep_aspect each
 #: has an input size of its own, made ready with the model so a camera's first frame compiles nothing.
 CAMERA_FRAME_SIZES = ((640, 480), (1280, 720))
+
+
+def warmup_frame() -> np.ndarray:
+    """The warm-up photo as the commonest camera (CAMERA_FRAME_SIZES[0]) frames it: letterboxed to its shape.
+
+    With keep_aspect the input size follows the frame's shape, so warming up on this frame compiles
+    an input a camera uses rather than one for the photo's own 3:1 shape, which no camera sends.
+    """
+    width, height = CAMERA_FRAME_SIZES[0]
+    return letterbox_image(warmup_image(), width / height)[0]
 
 
 def prepare_camera_sizes(estimator) -> float:
