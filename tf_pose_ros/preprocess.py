@@ -1,4 +1,4 @@
-"""Turning caller images into network input: validation, colour normalisation, resizing."""
+"""Turning caller images into network input: validation, colour normalisation, resizing, letterboxing."""
 
 from __future__ import annotations
 
