@@ -29,8 +29,10 @@ class _Tuning:
     builds = 0
 
 
+@functools.lru_cache(maxsize=None)
 def _libc_function(name: str, *argtypes):
-    """The C library's function ``name`` taking ``argtypes``, or None off glibc."""
+    """The C library's function ``name`` taking ``argtypes``, or None off glibc (looked up once: every build and
+    reload asks)."""
     try:
         function = getattr(ctypes.CDLL(ctypes.util.find_library('c')), name)
     except (OSError, AttributeError, TypeError):
