@@ -86,6 +86,21 @@ def test_close_wakes_the_taker():
     assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.parametrize('cameras', [1, 2])
+def test_idle_time_counts_waits_with_no_frame_and_not_frames_that_wait(cameras):
+    batcher = FrameBatcher(cameras, wait=0.0, idle_s=1.5)  # carried on from a batcher it replaces
+    for _ in range(3):  # the node is the bottleneck: a frame is always waiting when it takes one
+        batcher.slots[0].put('f')
+        assert batcher.take(timeout=1.0)
+    assert batcher.idle_s == 1.5
+    started = time.monotonic()
+    assert batcher.take(timeout=0.05) == []  # nothing came
+    threading.Timer(0.05, batcher.slots[0].put, args=('late',)).start()
+    assert [f for _, f, _ in batcher.take(timeout=5.0)] == ['late']  # waited for it
+    waited = time.monotonic() - started
+    assert 0.08 <= batcher.idle_s - 1.5 <= waited
+
+
 class _Engine:
     def __init__(self):
         self.calls = []

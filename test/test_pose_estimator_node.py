@@ -102,6 +102,8 @@ def test_diagnostics(harness, astronaut):
     for key in (RECEIVED, DROPPED, INVALID, 'rate_hz', 'latency_ms_mean', 'latency_ms_p99'):
         assert key in values
     assert 0.0 < float(values['input_hz']) < 1000.0
+    # The node waited between the test's frames: that is idle time, and it is counted.
+    assert float(values['idle_s']) > 0.0
     # The latency's parts add up to it (means over the same results).
     parts = [float(values['latency_ms_%s' % p]) for p in ('transport', 'wait', 'decode', 'pipeline', 'message')]
     assert sum(parts) == pytest.approx(float(values['latency_ms_mean']), abs=0.05)

@@ -6,7 +6,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-from tf_pose_ros.streams.stats import COUNTERS, LATENCY_PARTS, PROBLEM_COUNTERS
+from tf_pose_ros.streams.stats import COUNTERS, IDLE, LATENCY_PARTS, PROBLEM_COUNTERS
 
 #: Window figures reported with two decimals when present.
 _FIGURES = ('rate_hz', 'latency_ms_mean', 'latency_ms_median', 'latency_ms_p99', 'latency_ms_max',
@@ -52,5 +52,7 @@ def pose_status(name: str, figures: Mapping[str, float], settings: Mapping[str, 
             values[key] = '%.2f' % figures[key]
     if input_period:  # below the camera's rate: frames are lost before they reach the node
         values['input_hz'] = '%.2f' % (1.0 / input_period)
+    if IDLE in figures:
+        values[IDLE] = '%.2f' % figures[IDLE]
     status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
     return status, problems

@@ -18,7 +18,7 @@ from tf_pose_ros.ros.camera_input import CameraInput
 from tf_pose_ros.ros.diagnostics import pose_status
 from tf_pose_ros.ros.fastdds_profile import profile_path
 from tf_pose_ros.ros.model_slot import ModelSlot
-from tf_pose_ros.streams.stats import PipelineStats
+from tf_pose_ros.streams.stats import IDLE, PipelineStats
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,13 @@ def status_settings(model: ModelSettings, batching: Optional[Batching], camera: 
 class NodeDiagnostics:
     """Publishes the node's DiagnosticArray on /diagnostics every ``config['diagnostics_period']`` s.
 
-    ``config`` is the node's live configuration; ``camera_topic(camera)`` the camera's resolved image topic.
+    ``config`` is the node's live configuration; ``camera_topic(camera)`` the camera's resolved image topic;
+    ``idle_s()`` the seconds the inference thread has waited with no frame (all cameras together).
     """
 
     def __init__(self, node, model: ModelSlot, cameras: List[CameraInput], batches: PipelineStats, config,
-                 camera_topic: Callable[[CameraInput], str], enabled: Callable[[], bool]):
+                 camera_topic: Callable[[CameraInput], str], enabled: Callable[[], bool],
+                 idle_s: Callable[[], float]):
         self._node = node
         self._model = model
         self._cameras = cameras
@@ -103,6 +105,7 @@ class NodeDiagnostics:
         self._config = config
         self._camera_topic = camera_topic
         self._enabled = enabled
+        self._idle_s = idle_s
         self._publisher: Any = None
         self._timer: Any = None
 
@@ -133,6 +136,7 @@ class NodeDiagnostics:
         if camera.name:
             name += ' %s' % camera.name
         figures = camera.stats.snapshot()
+        figures[IDLE] = self._idle_s()
         logger = self._node.get_logger()
         warnings = camera.input_warnings(figures, self._image_topics_with_publishers, str(profile_path() or ''),
                                          logger.warning, logger.info)

@@ -110,7 +110,8 @@ class PoseNodeBase:
         self._model.refused = refused
         self._results = ResultPublisher(self.config, self.get_logger(), lambda: self.get_clock().now().nanoseconds)
         self._diagnostics = NodeDiagnostics(self, self._model, self._cameras, self._batches, self.config,
-                                            self.camera_topic_name, lambda: self._enabled)
+                                            self.camera_topic_name, lambda: self._enabled,
+                                            lambda: self._batcher.idle_s)
         self._enabled = True
         self._poll_timer = None
         self._worker: Optional[threading.Thread] = None
@@ -189,7 +190,8 @@ class PoseNodeBase:
     def _start_worker(self) -> None:
         # Each worker has slots of its own and ends when they are closed, so a worker still
         # finishing a frame after _stop_worker gave up waiting never meets a newer one.
-        self._batcher = FrameBatcher(len(self._cameras), self.config['batch_size'], self.config['batch_wait'])
+        self._batcher = FrameBatcher(len(self._cameras), self.config['batch_size'], self.config['batch_wait'],
+                                     idle_s=self._batcher.idle_s)
         for camera, slot in zip(self._cameras, self._batcher.slots):
             camera.use_slot(slot)
         worker = threading.Thread(target=self._work, args=(self._batcher,), name='pose_inference', daemon=True)

@@ -35,7 +35,7 @@ class FrameBatcher:
     """
 
     def __init__(self, cameras: int, max_size: int = 4, wait: float = 0.005,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, idle_s: float = 0.0):
         if cameras < 1 or max_size < 1 or wait < 0:
             raise ValueError('a batcher needs at least one camera, a batch size of at least 1 and wait >= 0')
         self._clock = clock
@@ -44,6 +44,9 @@ class FrameBatcher:
         self.max_size = max_size
         self.wait = wait
         self._closed = False
+        #: Seconds ``take`` waited with no frame pending: the node starved of frames, not busy. A batcher
+        #: that replaces another starts from that one's total.
+        self.idle_s = idle_s
 
     @property
     def closed(self) -> bool:
@@ -60,11 +63,18 @@ class FrameBatcher:
     def take(self, timeout: Optional[float] = None) -> List[Tuple[int, Any, float]]:
         """Wait for frames: [(camera index, frame, arrival time)], oldest first; [] on timeout or close."""
         if len(self.slots) == 1:
-            entry = self.slots[0].take(timeout, fresh=True)
+            slot = self.slots[0]
+            # A frame that arrives into an empty slot is fresh, so the whole wait is for a frame.
+            began = None if slot.pending else self._clock()
+            entry = slot.take(timeout, fresh=True)
+            if began is not None:
+                self.idle_s += self._clock() - began
             return [] if entry is None else [(0, entry[0], entry[1])]
         with self._cond:
             if not self._waiting() and not self._closed:
+                began = self._clock()
                 self._cond.wait(timeout)
+                self.idle_s += self._clock() - began
             if not self._waiting():
                 return []
             deadline = self._clock() + self.wait

@@ -22,6 +22,9 @@ WITHOUT_DEPTH = 'without_depth'  # results without: no depth image or camera_inf
 INCOMPATIBLE_QOS = 'incompatible_qos'  # publishers found on an input topic whose QoS the subscription cannot match
 COUNTERS = (RECEIVED, LOST, PROCESSED, DROPPED, INVALID, FAILED, SKIPPED_NO_MODEL, SKIPPED_PAUSED, WITH_DEPTH,
             WITHOUT_DEPTH, INCOMPATIBLE_QOS)
+#: Seconds the inference thread waited with no frame to take, all cameras together (a diagnostics key): it
+#: stands still while frames wait for the node, and grows while the node waits for frames.
+IDLE = 'idle_s'
 #: Where a frame's stamp-to-publish latency goes: stamp to the subscription callback (capture,
 #: transport, executor), waiting for the inference thread, image decoding, the pose pipeline,
 #: building the Persons message.
