@@ -1,13 +1,17 @@
 """The soak benchmark's schedule and verdicts (the runs themselves take minutes: docs/benchmarks.md)."""
 
+import argparse
+
 import pytest
 
 from tf_pose_ros.benchmarks.soak_bench import (
     CORRUPT_BURST,
+    Minute,
     collapse_onsets,
     corrupt_messages,
     fault_schedule,
     longest_gap,
+    summarize,
     warning_onsets,
 )
 
@@ -64,6 +68,22 @@ def test_the_record_keeps_where_each_warning_began_not_every_report():
                 + [(200.0 + i, 1, 'cam', fell % 21) for i in range(3)])  # the next collapse, after a quiet stretch
     assert [(at, text[:13]) for at, _, text in warning_onsets(warnings, 90.0)] == [
         (10.0, 'delivery fell'), (20.0, '3 frames lost'), (110.0, 'delivery fell')]
+
+
+def test_with_the_profile_a_minute_fails_when_the_node_waited_for_frames_not_when_the_machine_slowed(capsys):
+    args = argparse.Namespace(minutes=3, faults=False, driver_profile=True, rate=30.0, json='')
+
+    def verdict(minutes):  # (Persons, idle %) of each minute, every frame sent reaching the node
+        rows = [Minute(i + 1, 1800, 1800, persons, 70.0, 120.0, 0.2, 400.0, 390.0, 1.8, idle)
+                for i, (persons, idle) in enumerate(minutes)]
+        code = summarize(args, rows, [], 0.0, [], {}, True, None, 0, 0, 0)
+        return code, capsys.readouterr().out
+
+    # A slower host: 80% of the first minute's Persons, the node never short of a frame.
+    assert verdict([(1000, 0.2), (800, 0.3), (950, 0.1)])[0] == 0
+    # Frames that reach the node late: it waited 8% of minute 2.
+    code, out = verdict([(1000, 0.2), (960, 8.0), (990, 0.1)])
+    assert code == 1 and 'minutes [2] in which the node waited for frames' in out
 
 
 @pytest.mark.ros

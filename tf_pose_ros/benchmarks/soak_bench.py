@@ -13,7 +13,9 @@ Targets (docs/benchmarks.md, "Soak"):
 
 - delivery: every minute >= 90% of the first minute's Persons; where not, /diagnostics must have
   named the collapse within 10 s of it. With ``--driver-profile``: >= 95% of every minute's frames
-  answered at the node's steady rate (the first minute's).
+  reach the node, and the node answers at its steady rate, the rate it has while never short of a
+  frame: it waits with no frame to take (its ``idle_s`` on /diagnostics) for at most 5% of every
+  minute. Persons against the first minute's are printed too; they also follow the machine's speed.
 - ``--faults``: a schedule of driver restarts with the other reliability, bursts of corrupt frames,
   live reloads (``preset`` fast and back) and a second camera joining and leaving. The node must
   stay alive, leave no gap over 1 s in the first camera's Persons outside 5 s after each restart
@@ -38,11 +40,12 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from tf_pose_ros.benchmarks.stand_in_camera import driver_command
 from tf_pose_ros.ros.fastdds_profile import PROFILE_ENV
-from tf_pose_ros.streams.stats import nearest_rank
+from tf_pose_ros.streams.stats import IDLE, nearest_rank
 
 #: Share of the first minute's Persons every later minute must reach (a default driver).
 MINUTE_FLOOR = 0.90
-#: Share of the steady rate every minute must reach with the profile on the driver.
+#: Share of the frames sent, and of the time at the node's steady rate, every minute must reach with the
+#: profile on the driver.
 PROFILE_FLOOR = 0.95
 #: Seconds within which /diagnostics must name a collapse in delivery.
 DETECT_WITHIN_S = 10.0
@@ -154,6 +157,8 @@ class Listener:
         self.warnings: List[Tuple[float, int, str, str]] = []
         #: (monotonic time, the node's 'received' counter) of the first camera, from each of its statuses.
         self.received: List[Tuple[float, int]] = []
+        #: The node's latest idle seconds (its inference thread without a frame).
+        self.idle_s = 0.0
         self.status_name = status_name
         for name, topic in persons_topics.items():
             self.node.create_subscription(Persons, topic, self._on_persons(name), QoSProfile(depth=100))
@@ -185,6 +190,7 @@ class Listener:
                 self.status[status.name] = {kv.key: kv.value for kv in status.values}
                 if status.name == self.status_name:
                     self.received.append((time.monotonic(), int(self.status[status.name].get('received', 0))))
+                    self.idle_s = float(self.status[status.name].get(IDLE, self.idle_s))
                 level = ord(status.level) if isinstance(status.level, bytes) else int(status.level)
                 if level != 0:
                     self.warnings.append((time.monotonic(), level, status.name, status.message))
@@ -281,14 +287,15 @@ class Minute:
     rss_mb: float
     own_mb: float  # RSS less shared memory mapped from other processes
     cpu_cores: float
+    idle_pct: float  # share of the minute the node's inference thread had no frame to take
 
     def line(self) -> str:
-        return ('%6d  %6d  %8d  %7d  %7.0f  %7.0f  %8.2f  %7.0f  %6.0f  %5.2f'
+        return ('%6d  %6d  %8d  %7d  %7.0f  %7.0f  %8.2f  %7.0f  %6.0f  %5.2f  %6.1f'
                 % (self.minute, self.sent, self.received, self.persons, self.p50_ms, self.p99_ms,
-                   self.longest_gap_s, self.rss_mb, self.own_mb, self.cpu_cores))
+                   self.longest_gap_s, self.rss_mb, self.own_mb, self.cpu_cores, self.idle_pct))
 
 
-HEADER = 'minute    sent  received  persons  p50 ms   p99 ms  gap max s   RSS MB  own MB   CPU'
+HEADER = 'minute    sent  received  persons  p50 ms   p99 ms  gap max s   RSS MB  own MB   CPU  idle %'
 
 
 def longest_gap(times: List[float], start: float, end: float, excluded: List[Tuple[float, float]]) -> float:
@@ -385,6 +392,7 @@ def run(args) -> int:
     cpu_before = sample_process(node.pid)
     with listener.lock:
         received_before = int(listener.status.get(status_name, {}).get('received', 0))
+        idle_before = listener.idle_s
     for minute in range(1, int(args.minutes) + 1):
         end = t0 + minute * 60.0
         while time.monotonic() < end and node.poll() is None:
@@ -431,11 +439,13 @@ def run(args) -> int:
         sent_now = sent_total + driver.published - sent_before
         with listener.lock:
             received_now = int(listener.status.get(status_name, {}).get('received', 0))
+            idle_now = listener.idle_s
         rows.append(Minute(minute, sent_now - sum(r.sent for r in rows), received_now - received_before,
                            len(arrivals), nearest_rank(latencies, 0.5), nearest_rank(latencies, 0.99),
                            longest_gap([t for t, _ in arrivals], end - 60.0, end, excluded),
-                           sample.rss_mb if sample else 0.0, sample.own_mb if sample else 0.0, cpu))
-        received_before = received_now
+                           sample.rss_mb if sample else 0.0, sample.own_mb if sample else 0.0, cpu,
+                           100.0 * (idle_now - idle_before) / 60.0))
+        received_before, idle_before = received_now, idle_now
         print(rows[-1].line(), flush=True)
         if node.poll() is not None:
             break
@@ -501,8 +511,12 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
             if short:
                 missed.append('minutes %s with fewer than %.0f%% of the frames sent reaching the node'
                               % (short, 100 * floor))
-            if low:
-                missed.append('minutes %s below %.0f%% of the first minute\'s Persons' % (low, 100 * floor))
+            # Persons against the first minute also follow the machine's speed (a shared host's neighbours):
+            # what delivery decides is whether the node ever had to wait for a frame.
+            starved = [r.minute for r in rows if r.idle_pct > 100.0 * (1.0 - floor)]
+            if starved:
+                missed.append('minutes %s in which the node waited for frames more than %.0f%% of the time'
+                              % (starved, 100 * (1.0 - floor)))
         else:
             # Persons also fall when the machine gets busier; the transport's collapse is what reaches the node.
             onsets = collapse_onsets(received, t0, t0 + 60.0 * rows[-1].minute if rows else t0, args.rate)
