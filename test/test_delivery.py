@@ -111,3 +111,14 @@ def test_a_collapse_with_lost_frames_gives_the_remedy_once():
     assert warnings[0].text.startswith('delivery fell to 11.0 of the 29.')
     assert sum(w.text.count('FASTDDS_DEFAULT_PROFILES_FILE') for w in warnings) == 1
     assert warnings[1].text == '285 frames lost on the way (see the delivery warning)'
+
+
+def test_frames_lost_right_after_a_parameter_change_are_put_down_to_it_not_to_the_driver():
+    facts = dict(topic='/image_raw', reliability='best_effort', seconds_without_publisher=0.0, seconds_silent=0.0,
+                 frame_bytes=640 * 480 * 3, lost=13, profile_path='/x/fastdds_large_frames.xml')
+    (after_change,) = input_warnings(InputFacts(changed=True, **facts))
+    assert after_change.kind == 'lost_in_change'
+    assert after_change.text.startswith('13 frames went by while the node applied a parameter change')
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in after_change.text  # the driver is not to blame
+    (otherwise,) = input_warnings(InputFacts(**facts))
+    assert otherwise.kind == 'lost_large_best_effort' and 'FASTDDS_DEFAULT_PROFILES_FILE' in otherwise.text

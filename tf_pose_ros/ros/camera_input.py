@@ -16,7 +16,13 @@ from typing import Any, Callable, List, Optional, Sequence, Set
 from tf_pose_ros.people.smoothing import KeypointSmoother
 from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
-from tf_pose_ros.ros.input_health import DELIVERY, NO_PUBLISHER_WARN_S, InputFacts, input_warnings
+from tf_pose_ros.ros.input_health import (
+    CHANGE_LOSS_WINDOW_S,
+    DELIVERY,
+    NO_PUBLISHER_WARN_S,
+    InputFacts,
+    input_warnings,
+)
 from tf_pose_ros.streams.delivery import DeliveryMonitor
 from tf_pose_ros.streams.frame_slot import LatestFrameSlot
 from tf_pose_ros.streams.sequence_gaps import SequenceGaps, publication
@@ -147,6 +153,7 @@ class CameraHealth:
     incompatible_reason: str = ''
     depth_problem: str = ''
     lost_reported: int = 0
+    changed_at: Optional[float] = None  # monotonic time of the node's latest parameter change
     depth_missing_reported: int = 0
     problems_reported: int = 0  # problem_count() of the last status (diagnostics.py)
     logged_causes: Set[str] = field(default_factory=set)
@@ -302,7 +309,8 @@ class CameraInput:
             frame_bytes=health.frame_bytes, lost=lost - health.lost_reported,
             invalid_reason=health.invalid_reason, incompatible_reason=health.incompatible_reason,
             image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path,
-            collapse=collapse)
+            collapse=collapse,
+            changed=health.changed_at is not None and time.monotonic() - health.changed_at < CHANGE_LOSS_WINDOW_S)
         health.lost_reported, health.invalid_reason, health.incompatible_reason = lost, '', ''
         warnings = input_warnings(facts)
         if collapse is None and DELIVERY in health.logged_causes:  # logged again should it collapse again
@@ -313,6 +321,11 @@ class CameraInput:
                 health.logged_causes.add(warning.kind)
                 log_warning(warning.text)
         return [warning.text for warning in warnings]
+
+    def settings_changed(self) -> None:
+        """The node applied a parameter change (loading a network blocks it): frames lost meanwhile are its own."""
+        self.health.changed_at = time.monotonic()
+        self.delivery.restart_window()
 
     def reported_problems(self, count: int) -> None:
         """The problem count the latest status was built with (the next one warns only above it)."""

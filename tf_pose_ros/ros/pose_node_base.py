@@ -232,7 +232,7 @@ class PoseNodeBase:
                     camera.set_smoother(self._smoother())  # a track's filter starts anew with new coefficients
         for camera in self._cameras:
             camera.set_depth_settings(depth_settings(self.config))
-            camera.delivery.restart_window()  # frames lost while a new network loaded are no transport fault
+            camera.settings_changed()  # frames lost while a new network loaded are no transport fault
         self._model.swap_in_preloaded()
 
     def _smoother(self) -> Optional[KeypointSmoother]:
