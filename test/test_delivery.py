@@ -113,12 +113,14 @@ def test_a_collapse_with_lost_frames_gives_the_remedy_once():
     assert warnings[1].text == '285 frames lost on the way (see the delivery warning)'
 
 
-def test_frames_lost_right_after_a_parameter_change_are_put_down_to_it_not_to_the_driver():
+
+def test_frames_that_went_by_during_a_reload_are_put_down_to_it_and_the_rest_to_the_transport():
     facts = dict(topic='/image_raw', reliability='best_effort', seconds_without_publisher=0.0, seconds_silent=0.0,
-                 frame_bytes=640 * 480 * 3, lost=13, profile_path='/x/fastdds_large_frames.xml')
-    (after_change,) = input_warnings(InputFacts(changed=True, **facts))
-    assert after_change.kind == 'lost_in_change'
-    assert after_change.text.startswith('13 frames went by while the node applied a parameter change')
-    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in after_change.text  # the driver is not to blame
-    (otherwise,) = input_warnings(InputFacts(**facts))
-    assert otherwise.kind == 'lost_large_best_effort' and 'FASTDDS_DEFAULT_PROFILES_FILE' in otherwise.text
+                 frame_bytes=640 * 480 * 3, profile_path='/x/fastdds_large_frames.xml')
+    (reload,) = input_warnings(InputFacts(lost=13, lost_in_reload=13, **facts))
+    assert reload.kind == 'lost_in_reload'
+    assert reload.text.startswith('13 frames went by while the node loaded a new network')
+    assert 'FASTDDS_DEFAULT_PROFILES_FILE' not in reload.text  # the driver is not to blame
+    reload, transport = input_warnings(InputFacts(lost=20, lost_in_reload=13, **facts))
+    assert reload.kind == 'lost_in_reload' and transport.kind == 'lost_large_best_effort'
+    assert transport.text.startswith('7 frames lost on the way') and 'FASTDDS_DEFAULT_PROFILES_FILE' in transport.text

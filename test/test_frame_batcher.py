@@ -6,6 +6,7 @@ import time
 import pytest
 
 from tf_pose_ros.streams.frame_batcher import FrameBatcher, infer_frames
+from tf_pose_ros.streams.frame_slot import FRESH_FRACTION
 
 
 def _prime(batcher, period, rounds=5):
@@ -89,15 +90,28 @@ def test_close_wakes_the_taker():
 @pytest.mark.parametrize('cameras', [1, 2])
 def test_idle_time_counts_waits_with_no_frame_and_not_frames_that_wait(cameras):
     batcher = FrameBatcher(cameras, wait=0.0, idle_s=1.5)  # carried on from a batcher it replaces
-    for _ in range(3):  # the node is the bottleneck: a frame is always waiting when it takes one
+    for _ in range(5):  # the node is the bottleneck: a frame is always waiting when it takes one
         batcher.slots[0].put('f')
         assert batcher.take(timeout=1.0)
+        time.sleep(0.15)
+    assert batcher.idle_s == 1.5
+    # A stale frame waits and the next is due soon: one camera waits for it, which is not idle time.
+    batcher.slots[0].put('stale')
+    time.sleep(FRESH_FRACTION * batcher.slots[0].period + 0.01)
+    fresh = threading.Timer(0.005, batcher.slots[0].put, args=('fresh',))
+    fresh.start()
+    assert [f for _, f, _ in batcher.take(timeout=1.0)] == ['fresh' if cameras == 1 else 'stale']
+    fresh.join()
     assert batcher.idle_s == 1.5
     started = time.monotonic()
+    while batcher.take(timeout=0):  # the fresh frame, where the stale one went
+        pass
     assert batcher.take(timeout=0.05) == []  # nothing came
-    threading.Timer(0.05, batcher.slots[0].put, args=('late',)).start()
+    late = threading.Timer(0.05, batcher.slots[0].put, args=('late',))
+    late.start()
     assert [f for _, f, _ in batcher.take(timeout=5.0)] == ['late']  # waited for it
     waited = time.monotonic() - started
+    late.join()
     assert 0.08 <= batcher.idle_s - 1.5 <= waited
 
 

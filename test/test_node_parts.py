@@ -197,6 +197,28 @@ def test_sequence_gaps_count_what_each_publisher_lost():
     assert gaps.missed(None) == 0 and gaps.missed({'publication_sequence_number': None}) == 0
 
 
+def test_a_camera_puts_the_gap_found_just_after_a_reload_down_to_the_reload():
+    from sensor_msgs.msg import Image
+
+    from tf_pose_ros.ros.camera_input import RELOAD_LOSS_WINDOW_S, CameraInput, CameraSpec
+    from tf_pose_ros.streams.stats import LOST
+
+    camera = CameraInput(CameraSpec('', '/image_raw'), track_max_age=5, depth=None)
+
+    def arrive(sequence):
+        info = {'publication_sequence_number': sequence, 'publisher_gid': {'data': b'cam'}}
+        camera.on_image(Image(height=1, width=1, encoding='bgr8', step=3, data=bytes(3)), info)
+
+    arrive(1)
+    arrive(4)  # 2 and 3 lost on the way
+    camera.network_reloaded()
+    arrive(10)  # 5 to 9 went by while the network loaded
+    camera.health.reloaded_at -= RELOAD_LOSS_WINDOW_S  # long after the reload
+    arrive(12)
+    assert camera.stats.counts[LOST] == 2 + 5 + 1  # every one counted lost
+    assert camera.health.lost_in_reload == 5
+
+
 def test_stats_split_the_latency_into_its_parts():
     stats = PipelineStats(window=10.0)
     parts = {'transport': 0.004, 'wait': 0.001, 'decode': 0.002, 'pipeline': 0.030, 'message': 0.0005}

@@ -73,17 +73,25 @@ def test_the_record_keeps_where_each_warning_began_not_every_report():
 def test_with_the_profile_a_minute_fails_when_the_node_waited_for_frames_not_when_the_machine_slowed(capsys):
     args = argparse.Namespace(minutes=3, faults=False, driver_profile=True, rate=30.0, json='')
 
-    def verdict(minutes):  # (Persons, idle %) of each minute, every frame sent reaching the node
-        rows = [Minute(i + 1, 1800, 1800, persons, 70.0, 120.0, 0.2, 400.0, 390.0, 1.8, idle)
+    def verdict(minutes, gap=0.2, status=None):  # (Persons, idle %) of each minute, every frame reaching the node
+        rows = [Minute(i + 1, 1800, 1800, persons, 70.0, 120.0, gap, 400.0, 390.0, 1.8, idle)
                 for i, (persons, idle) in enumerate(minutes)]
-        code = summarize(args, rows, [], 0.0, [], {}, True, None, 0, 0, 0)
+        code = summarize(args, rows, [], 0.0, [], {'idle_s': '9.0'} if status is None else status, True, None, 0, 0, 0)
         return code, capsys.readouterr().out
 
     # A slower host: 80% of the first minute's Persons, the node never short of a frame.
     assert verdict([(1000, 0.2), (800, 0.3), (950, 0.1)])[0] == 0
+    # A node faster than the camera waits for every frame, and answers them all.
+    assert verdict([(1795, 60.0), (1790, 61.0), (1799, 60.0)])[0] == 0
     # Frames that reach the node late: it waited 8% of minute 2.
     code, out = verdict([(1000, 0.2), (960, 8.0), (990, 0.1)])
     assert code == 1 and 'minutes [2] in which the node waited for frames' in out
+    # An inference thread that stalls is not idle, and leaves a gap.
+    code, out = verdict([(1000, 0.2), (0, 0.0), (990, 0.1)], gap=60.0)
+    assert code == 1 and 'a gap of 60.00 s in Persons' in out
+    # A node that does not report its idle time cannot pass.
+    code, out = verdict([(1000, 0.2), (990, 0.1), (990, 0.1)], status={})
+    assert code == 1 and 'reports no idle_s' in out
 
 
 @pytest.mark.ros

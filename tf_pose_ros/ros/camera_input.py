@@ -16,13 +16,7 @@ from typing import Any, Callable, List, Optional, Sequence, Set
 from tf_pose_ros.people.smoothing import KeypointSmoother
 from tf_pose_ros.people.tracking import PoseTracker
 from tf_pose_ros.ros.depth_input import DepthInput, DepthSettings, camera_info_topic_for
-from tf_pose_ros.ros.input_health import (
-    CHANGE_LOSS_WINDOW_S,
-    DELIVERY,
-    NO_PUBLISHER_WARN_S,
-    InputFacts,
-    input_warnings,
-)
+from tf_pose_ros.ros.input_health import DELIVERY, NO_PUBLISHER_WARN_S, InputFacts, input_warnings
 from tf_pose_ros.streams.delivery import DeliveryMonitor
 from tf_pose_ros.streams.frame_slot import LatestFrameSlot
 from tf_pose_ros.streams.sequence_gaps import SequenceGaps, publication
@@ -41,6 +35,9 @@ from tf_pose_ros.streams.stats import (
 _NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 #: Last topic parts that say nothing about the camera ('/front/image_raw' is camera 'front').
 _GENERIC = frozenset(('image_raw', 'image', 'image_rect', 'image_rect_color', 'image_color', 'image_mono'))
+#: Seconds after a network swap within which frames found missing are put down to the reload (the next
+#: arrivals after the executor resumes find them).
+RELOAD_LOSS_WINDOW_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,9 @@ class CameraHealth:
     incompatible_reason: str = ''
     depth_problem: str = ''
     lost_reported: int = 0
-    changed_at: Optional[float] = None  # monotonic time of the node's latest parameter change
+    reloaded_at: Optional[float] = None  # monotonic time the node last swapped in a new network
+    lost_in_reload: int = 0  # frames found missing just after a reload: they went by while it blocked the node
+    lost_in_reload_reported: int = 0
     depth_missing_reported: int = 0
     problems_reported: int = 0  # problem_count() of the last status (diagnostics.py)
     logged_causes: Set[str] = field(default_factory=set)
@@ -239,10 +238,13 @@ class CameraInput:
         says it cannot be read: then it is counted invalid here, and the newest good frame stays."""
         publisher, sequence = publication(info) or (b'', None)
         missed = self.gaps.missed_before(publisher, sequence) if sequence is not None else 0
+        now = time.monotonic()
         if missed:
+            reloaded_at = self.health.reloaded_at
+            if reloaded_at is not None and now - reloaded_at < RELOAD_LOSS_WINDOW_S:
+                self.health.lost_in_reload += missed
             self.stats.count(LOST, missed)
         self.stats.count(RECEIVED)
-        now = time.monotonic()
         self.health.frame_bytes = len(msg.data)
         self.health.last_frame_at = now
         stamp = msg.header.stamp
@@ -309,9 +311,9 @@ class CameraInput:
             frame_bytes=health.frame_bytes, lost=lost - health.lost_reported,
             invalid_reason=health.invalid_reason, incompatible_reason=health.incompatible_reason,
             image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path,
-            collapse=collapse,
-            changed=health.changed_at is not None and time.monotonic() - health.changed_at < CHANGE_LOSS_WINDOW_S)
+            collapse=collapse, lost_in_reload=health.lost_in_reload - health.lost_in_reload_reported)
         health.lost_reported, health.invalid_reason, health.incompatible_reason = lost, '', ''
+        health.lost_in_reload_reported = health.lost_in_reload
         warnings = input_warnings(facts)
         if collapse is None and DELIVERY in health.logged_causes:  # logged again should it collapse again
             health.logged_causes.discard(DELIVERY)
@@ -322,10 +324,10 @@ class CameraInput:
                 log_warning(warning.text)
         return [warning.text for warning in warnings]
 
-    def settings_changed(self) -> None:
-        """The node applied a parameter change (loading a network blocks it): frames lost meanwhile are its own."""
-        self.health.changed_at = time.monotonic()
-        self.delivery.restart_window()
+    def network_reloaded(self) -> None:
+        """The node swapped in a new network: loading it held the executor, so the frames found missing
+        on the next arrivals went by meanwhile, whatever the driver's transport."""
+        self.health.reloaded_at = time.monotonic()
 
     def reported_problems(self, count: int) -> None:
         """The problem count the latest status was built with (the next one warns only above it)."""

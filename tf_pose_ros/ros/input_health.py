@@ -15,9 +15,6 @@ FASTDDS_DEFAULT_SEGMENT_BYTES = 512 * 1024
 NO_PUBLISHER_WARN_S = 5.0
 #: The kind of the warning about a collapse in frame delivery (streams/delivery.py).
 DELIVERY = 'delivery'
-#: Seconds after a parameter change within which lost frames are put down to it: the frames that
-#: went by while it blocked the executor are found missing when the next ones arrive.
-CHANGE_LOSS_WINDOW_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class InputFacts:
     image_topics: Sequence[str] = field(default_factory=tuple)  # other image topics that have publishers
     profile_path: str = ''  # where config/fastdds_large_frames.xml is installed
     collapse: Optional[Collapse] = None  # delivery far below what the stream sent or delivered before
-    changed: bool = False  # the node applied a parameter change (a reload) moments ago
+    lost_in_reload: int = 0  # of ``lost``: frames that went by while the node loaded a new network
 
 
 class InputWarning(NamedTuple):
@@ -121,14 +118,15 @@ def input_warnings(facts: InputFacts) -> List[InputWarning]:
     if facts.collapse is not None:
         warnings.append(InputWarning(DELIVERY, delivery_warning(facts.topic, facts.collapse, facts.reliability,
                                                                 facts.frame_bytes, facts.profile_path)))
-    if facts.lost > 0:
-        kind = 'lost_large_best_effort' if _too_large_for_best_effort(facts.reliability, facts.frame_bytes) else 'lost'
+    if facts.lost_in_reload > 0:  # the node's own pause, whatever the driver's transport
+        warnings.append(InputWarning('lost_in_reload', '%d frames went by while the node loaded a new network '
+                                     '(it takes no frames meanwhile)' % facts.lost_in_reload))
+    lost = facts.lost - facts.lost_in_reload
+    if lost > 0:
+        large = _too_large_for_best_effort(facts.reliability, facts.frame_bytes)
         if facts.collapse is not None:  # the delivery warning gives the cause and the remedy once
-            text = '%d frames lost on the way (see the delivery warning)' % facts.lost
-        elif facts.changed:  # the node's own pause, whatever the driver's transport
-            kind, text = 'lost_in_change', ('%d frames went by while the node applied a parameter change (it takes '
-                                            'no frames while a new network loads)' % facts.lost)
+            text = '%d frames lost on the way (see the delivery warning)' % lost
         else:
-            text = lost_frames_warning(facts.lost, facts.reliability, facts.frame_bytes, facts.profile_path)
-        warnings.append(InputWarning(kind, text))
+            text = lost_frames_warning(lost, facts.reliability, facts.frame_bytes, facts.profile_path)
+        warnings.append(InputWarning('lost_large_best_effort' if large else 'lost', text))
     return warnings

@@ -125,12 +125,14 @@ class ModelSlot:
             return 'cannot load the new configuration: %s' % err
         return ''
 
-    def swap_in_preloaded(self) -> None:
-        """Put the network preload() loaded in place, if any."""
+    def swap_in_preloaded(self) -> bool:
+        """Put the network preload() loaded in place, if any; True when one was."""
         estimator, self._preloaded = self._preloaded, None
-        if estimator is not None:
-            self._swap(estimator)
-            self._logger.info('reloaded %s' % describe_estimator(estimator))
+        if estimator is None:
+            return False
+        self._swap(estimator)
+        self._logger.info('reloaded %s' % describe_estimator(estimator))
+        return True
 
     def _swap(self, estimator: Optional[PoseEstimator], load_error: str = '') -> None:
         """Put ``estimator`` (or None) in place once no frame uses the old one; close the old one."""

@@ -232,8 +232,10 @@ class PoseNodeBase:
                     camera.set_smoother(self._smoother())  # a track's filter starts anew with new coefficients
         for camera in self._cameras:
             camera.set_depth_settings(depth_settings(self.config))
-            camera.settings_changed()  # frames lost while a new network loaded are no transport fault
-        self._model.swap_in_preloaded()
+            camera.delivery.restart_window()  # frames lost while a new network loaded are no transport fault
+        if self._model.swap_in_preloaded():
+            for camera in self._cameras:
+                camera.network_reloaded()
 
     def _smoother(self) -> Optional[KeypointSmoother]:
         """A fresh keypoint filter of the current smoothing parameters (None: smoothing none)."""

@@ -44,9 +44,13 @@ class FrameBatcher:
         self.max_size = max_size
         self.wait = wait
         self._closed = False
-        #: Seconds ``take`` waited with no frame pending: the node starved of frames, not busy. A batcher
-        #: that replaces another starts from that one's total.
-        self.idle_s = idle_s
+        self._idle_s = idle_s  # a batcher that replaces another starts from that one's total
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds ``take`` waited with no frame pending (the node starved of frames, not busy); not the waits
+        for a fresher frame or for the other cameras of a batch."""
+        return self._idle_s + sum(slot.idle_s for slot in self.slots)
 
     @property
     def closed(self) -> bool:
@@ -63,18 +67,13 @@ class FrameBatcher:
     def take(self, timeout: Optional[float] = None) -> List[Tuple[int, Any, float]]:
         """Wait for frames: [(camera index, frame, arrival time)], oldest first; [] on timeout or close."""
         if len(self.slots) == 1:
-            slot = self.slots[0]
-            # A frame that arrives into an empty slot is fresh, so the whole wait is for a frame.
-            began = None if slot.pending else self._clock()
-            entry = slot.take(timeout, fresh=True)
-            if began is not None:
-                self.idle_s += self._clock() - began
+            entry = self.slots[0].take(timeout, fresh=True)
             return [] if entry is None else [(0, entry[0], entry[1])]
         with self._cond:
             if not self._waiting() and not self._closed:
                 began = self._clock()
                 self._cond.wait(timeout)
-                self.idle_s += self._clock() - began
+                self._idle_s += self._clock() - began
             if not self._waiting():
                 return []
             deadline = self._clock() + self.wait

@@ -32,6 +32,8 @@ class LatestFrameSlot:
         self._last_arrival: Optional[float] = None
         self.period: Optional[float] = None
         self.dropped = 0
+        #: Seconds ``take`` waited on an empty slot (not the wait for a fresher frame).
+        self.idle_s = 0.0
 
     def put(self, frame: Any) -> bool:
         """Store ``frame``; returns True when it replaced a frame nobody had taken."""
@@ -78,7 +80,9 @@ class LatestFrameSlot:
         """
         with self._cond:
             if self._entry is None and not self._closed:
+                began = self._clock()
                 self._cond.wait(timeout)
+                self.idle_s += self._clock() - began
             if self._entry is None:
                 return None
             if fresh and self.period:
