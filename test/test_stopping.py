@@ -16,7 +16,11 @@ from processes import Executable  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
-from tf_pose_ros.ros.spinning import spin_until_shutdown, stopped_by_signal  # noqa: E402
+from tf_pose_ros.ros.spinning import (  # noqa: E402
+    quiet_interrupted_finalizers,
+    spin_until_shutdown,
+    stopped_by_signal,
+)
 
 pytestmark = pytest.mark.ros
 
@@ -64,6 +68,25 @@ def test_an_error_that_comes_before_the_signal_thread_shuts_the_context_down_is_
         assert not stopped_by_signal(SystemExit(1), context)
     finally:
         context.try_shutdown()
+
+
+class _Finalizer:
+    def __init__(self, error):
+        self.error = error
+
+    def __del__(self):
+        raise self.error
+
+
+def test_a_ctrl_c_in_a_finalizer_prints_nothing_and_other_errors_there_still_do(monkeypatch):
+    # The demo once printed "Exception ignored in: <function Future.__del__ ...> Traceback ... KeyboardInterrupt".
+    seen = []
+    monkeypatch.setattr('sys.unraisablehook', lambda unraisable: seen.append(type(unraisable.exc_value)))
+    quiet_interrupted_finalizers()
+    quiet_interrupted_finalizers()  # once is enough: a second call adds nothing
+    _Finalizer(KeyboardInterrupt())
+    _Finalizer(ValueError('a real fault'))
+    assert seen == [ValueError]
 
 
 @pytest.mark.parametrize('signum', SIGNALS, ids=lambda s: signal.Signals(s).name)

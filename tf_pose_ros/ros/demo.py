@@ -24,7 +24,7 @@ from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.spinning import until_stopped
+from tf_pose_ros.ros.spinning import quiet_interrupted_finalizers, until_stopped
 from tf_pose_ros.runtime.allocator import keep_freed_memory
 from tf_pose_ros.streams.stats import DROPPED, INVALID, RECEIVED
 
@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     for stale in out_dir.glob('frame_*.jpg'):  # a shorter run must not leave the last run's frames behind
         stale.unlink()
     source = estimator = listener = None
+    quiet_interrupted_finalizers()
     try:
         with until_stopped() as stop:  # Ctrl-C or SIGTERM, while the model loads as well
             use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then

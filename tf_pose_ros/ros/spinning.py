@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -130,12 +131,31 @@ def _ignore_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def quiet_interrupted_finalizers() -> None:
+    """Drop a Ctrl-C that lands in an object's finalizer (e.g. rclpy's ``Future.__del__``) instead of printing it.
+
+    Python cannot raise there, so it prints the KeyboardInterrupt with a traceback and goes on; the stop
+    still comes, from rclpy's signal handler shutting the context down. Other unraisable errors are
+    passed to the hook that was in place.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, 'drops_interrupts', False):
+        return
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+    hook.drops_interrupts = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+
+
 def run(program: str, make_node: Callable[[], Any], args: Optional[Sequence[str]] = None,
         finished: Optional[Callable[[Any], bool]] = None,
         startup_errors: Tuple[Type[BaseException], ...] = STARTUP_ERRORS) -> int:
     """Initialise rclpy with ``args``, make the executable ``program``'s node and spin it until Ctrl-C,
     SIGTERM, shutdown or ``finished(node)``. The exit status: 0, or 1 after a FATAL line for a start-up
     error of ``startup_errors``; a signal while starting (a model load takes seconds) exits 0 too."""
+    quiet_interrupted_finalizers()
     try:
         use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
         rclpy.init(args=args)
