@@ -38,6 +38,11 @@ class Cameras:
                                      harness._keep(self.persons[camera.name]), 10)
         for pub in self.pubs:
             wait_for(lambda pub=pub: pub.get_subscription_count() > 0, what='the node to subscribe')
+        # Both ways: a Persons message published before its subscription is matched is gone.
+        for camera in node.cameras:
+            publisher = camera.publishers.persons
+            wait_for(lambda publisher=publisher: publisher.get_subscription_count() > 0,
+                     what='the Persons subscription')
 
     def send(self, index, image, frame_id, wait=True):
         """Publish a frame on camera ``index``; with ``wait``, the Persons of that camera carrying its stamp."""
