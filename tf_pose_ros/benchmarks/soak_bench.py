@@ -511,7 +511,6 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
         print('first collapse warning at %.0f s: %s' % (collapses[0][0] - t0, collapses[0][3][:300]))
     if not args.faults:
         floor = PROFILE_FLOOR if args.driver_profile else MINUTE_FLOOR
-        low = [r.minute for r in rows if r.persons < floor * first]
         if args.driver_profile:
             short = [r.minute for r in rows if r.received < floor * r.sent]
             if short:
@@ -538,6 +537,7 @@ def summarize(args, rows: List[Minute], received: List[Tuple[float, int]], t0: f
                 if not named or named[0][0] - onset > DETECT_WITHIN_S:
                     missed.append('the collapse in delivery from %.0f s was not named within %.0f s'
                                   % (onset - t0, DETECT_WITHIN_S))
+            low = [r.minute for r in rows if r.persons < floor * first]
             if not onsets and low:
                 missed.append('minutes %s below 90%% of the first with every frame reaching the node' % low)
     else:

@@ -151,8 +151,7 @@ class CameraHealth:
     depth_problem: str = ''
     lost_reported: int = 0
     reloaded_at: Optional[float] = None  # monotonic time the node last swapped in a new network
-    lost_in_reload: int = 0  # frames found missing just after a reload: they went by while it blocked the node
-    lost_in_reload_reported: int = 0
+    lost_in_reload: int = 0  # since the last report: frames found missing just after a reload (it blocked the node)
     depth_missing_reported: int = 0
     problems_reported: int = 0  # problem_count() of the last status (diagnostics.py)
     logged_causes: Set[str] = field(default_factory=set)
@@ -311,9 +310,9 @@ class CameraInput:
             frame_bytes=health.frame_bytes, lost=lost - health.lost_reported,
             invalid_reason=health.invalid_reason, incompatible_reason=health.incompatible_reason,
             image_topics=image_topics() if waiting >= NO_PUBLISHER_WARN_S else (), profile_path=profile_path,
-            collapse=collapse, lost_in_reload=health.lost_in_reload - health.lost_in_reload_reported)
+            collapse=collapse, lost_in_reload=health.lost_in_reload)
         health.lost_reported, health.invalid_reason, health.incompatible_reason = lost, '', ''
-        health.lost_in_reload_reported = health.lost_in_reload
+        health.lost_in_reload = 0
         warnings = input_warnings(facts)
         if collapse is None and DELIVERY in health.logged_causes:  # logged again should it collapse again
             health.logged_causes.discard(DELIVERY)
