@@ -104,10 +104,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import rclpy
     from rclpy.node import Node
+    from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import Image
 
     frames = driver_frames(width, height)
-    rclpy.init(args=[])
+    # Python's own handlers end the run: rclpy's signal thread races the clean-up (see ros/spinning.py).
+    rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)
     node = Node('stand_in_camera')
     publisher = node.create_publisher(Image, args.topic, driver_qos(args.qos))
     deadline = time.monotonic() + args.wait_subscriber

@@ -20,11 +20,10 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
 from tf_pose_ros.msg import Persons
-from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.image_conversion import image_msg_to_bgr8
 from tf_pose_ros.ros.image_source_node import ImageSource
 from tf_pose_ros.ros.pose_estimator_node import PoseEstimatorNode
-from tf_pose_ros.ros.spinning import quiet_interrupted_finalizers, until_stopped
+from tf_pose_ros.ros.spinning import SPIN_PERIOD_S, StopSignals, init_rclpy, quiet_interrupted_finalizers
 from tf_pose_ros.runtime.allocator import keep_freed_memory
 from tf_pose_ros.streams.stats import DROPPED, INVALID, RECEIVED
 
@@ -74,20 +73,23 @@ def main(argv=None) -> int:
     for stale in out_dir.glob('frame_*.jpg'):  # a shorter run must not leave the last run's frames behind
         stale.unlink()
     source = estimator = listener = None
+    stop = StopSignals().install()  # Ctrl-C or SIGTERM, while the model loads as well
     quiet_interrupted_finalizers()
     try:
-        with until_stopped() as stop:  # Ctrl-C or SIGTERM, while the model loads as well
-            use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
-            rclpy.init()
-            keep_freed_memory()  # as the pose_estimator executable does
-            source = ImageSource(parameter_overrides=[
-                Parameter('source', value=args.source), Parameter('rate', value=float(args.rate)),
-                Parameter('count', value=args.frames), Parameter('loop', value=True)])
-            estimator = PoseEstimatorNode(parameter_overrides=[
-                Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
-                Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
-            listener = PoseListener(out_dir)
-            _spin_until_quiet((source, estimator, listener), listener, args.timeout)
+        init_rclpy()
+        keep_freed_memory()  # as the pose_estimator executable does
+        source = ImageSource(parameter_overrides=[
+            Parameter('source', value=args.source), Parameter('rate', value=float(args.rate)),
+            Parameter('count', value=args.frames), Parameter('loop', value=True)])
+        estimator = PoseEstimatorNode(parameter_overrides=[
+            Parameter('model', value=args.model), Parameter('resolution', value=args.resolution),
+            Parameter('image_topic', value='image_raw')])  # the node's defaults: QoS follows the source
+        listener = PoseListener(out_dir)
+        stop.started()
+        _spin_until_quiet((source, estimator, listener), listener, args.timeout, stop)
+    except BaseException:
+        if not stop.requested:  # a stop while starting interrupts it: the KeyboardInterrupt or what it caused
+            raise
     finally:
         figures = estimator.cameras[0].stats.snapshot() if estimator is not None else {}
         for node in (source, estimator, listener):
@@ -98,19 +100,24 @@ def main(argv=None) -> int:
     print('\nreceived %d frames, %d Persons messages, %d annotated frames in %s; dropped %d, invalid %d; '
           'pipeline %.1f ms' % (figures.get(RECEIVED, 0), frames, images, args.out_dir, figures.get(DROPPED, 0),
                                 figures.get(INVALID, 0), figures.get('pipeline_ms_mean', float('nan'))))
-    return 0 if frames or stop.stopped else 1
+    return 0 if frames or stop.requested else 1
 
 
-def _spin_until_quiet(nodes, listener: PoseListener, timeout: float) -> None:
-    """Spin ``nodes`` until the source has sent its frames and the estimator has gone quiet, or ``timeout``."""
+def _spin_until_quiet(nodes, listener: PoseListener, timeout: float, stop: StopSignals) -> None:
+    """Spin ``nodes`` until the source has sent its frames and the estimator has gone quiet, ``timeout``, or a
+    stop request."""
     executor = SingleThreadedExecutor()  # as each executable spins its node
-    for node in nodes:
-        executor.add_node(node)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.1)
-        if listener.frames and time.monotonic() - listener.last_message > 3.0:
-            break
+    try:
+        for node in nodes:
+            executor.add_node(node)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not stop.requested:
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+            if listener.frames and time.monotonic() - listener.last_message > 3.0:
+                break
+    finally:
+        executor.shutdown()
+
 
 if __name__ == '__main__':
     sys.exit(main())

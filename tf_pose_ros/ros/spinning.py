@@ -1,11 +1,11 @@
 """Starting and running a node until Ctrl-C, SIGTERM or shutdown, shared by the package's executables.
 
-rclpy's signal handler shuts the context down from a thread of its own (SIGINT also raises
-KeyboardInterrupt in the main thread), so the main thread's next rclpy call may fail at any point:
-spinning raises ExternalShutdownException, and a call that needs the context raises RCLError, e.g. the
-timer a timed spin_once creates ('failed to create timer: the given context is not valid'); a call the
-signal interrupts may fail even before the context is down. Such an error is the stop, not a failure
-(stopped_by_signal).
+A signal is a request that the main thread carries out (StopSignals): it ends the spin and takes the
+executor, the nodes and the context down in that order. rclpy's own signal handlers stay off: they shut
+work from a thread of their own while the main thread goes on: rclpy calls failed at random points
+('failed to create timer: the given context is not valid'), a KeyboardInterrupt landed in clean-up
+code, and the thread triggered executor guard conditions that the clean-up was freeing, which now
+and then crashed the process (test_stopping.py makes that race certain).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Type
 
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 
 from tf_pose_ros.ros.fastdds_profile import use_large_frame_transport
 from tf_pose_ros.ros.log_bridge import forward_package_logging
@@ -28,6 +28,9 @@ from tf_pose_ros.runtime.allocator import keep_freed_memory
 
 #: Start-up errors that get a FATAL line instead of a traceback, unless the executable names others.
 STARTUP_ERRORS: Tuple[Type[BaseException], ...] = (Exception,)
+
+#: Seconds between two looks at a stop request while the executor has nothing to do.
+SPIN_PERIOD_S = 0.1
 
 
 def type_hint(err: InvalidParameterTypeException) -> str:
@@ -51,44 +54,48 @@ def report_startup_failure(name: str, err: Exception) -> int:
     return 1
 
 
-#: Seconds an error waits for the context to go down before it counts as a failure rather than a stop.
-SHUTDOWN_GRACE_S = 0.5
+class StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM as a stop request of an executable's main thread.
 
-
-def stopped_by_signal(err: BaseException, context=None, grace_s: float = SHUTDOWN_GRACE_S) -> bool:
-    """Whether ``err`` is how Ctrl-C, SIGTERM or a shutdown of ``context`` (default: rclpy's) surfaces."""
-    if isinstance(err, (KeyboardInterrupt, ExternalShutdownException)):
-        return True
-    if not isinstance(err, Exception):
-        return False
-    context = context if context is not None else rclpy.utilities.get_default_context()
-    # A Ctrl-C inside an rclpy call can fail it before the signal thread has taken the context down (pybind11
-    # turns the interrupt into 'RuntimeError: Unable to convert call argument'), so give that thread a moment.
-    deadline = time.monotonic() + grace_s
-    while context.ok():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-class Stop:
-    """What until_stopped() yields: ``stopped`` once a signal or shutdown ended the block."""
+    While the executable starts (until ``started()``) the first signal also raises KeyboardInterrupt, so a
+    model load of seconds does not hold the stop up; from then on a signal only sets ``requested``,
+    which the spin loop sees within SPIN_PERIOD_S. A second signal never interrupts: a terminal sends
+    SIGINT to the process group and ``ros2 launch`` sends its own, so a launched node often gets two.
+    A stop that comes while a callback runs (a network reload) takes effect when the callback returns.
+    """
 
     def __init__(self) -> None:
-        self.stopped = False
+        self.requested = False
+        self.interrupting = True
+
+    def install(self) -> 'StopSignals':
+        """Take SIGINT and SIGTERM over (main thread only); returns self."""
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, self._on_signal)
+        return self
+
+    def started(self) -> None:
+        """From now on a signal only requests the stop."""
+        self.interrupting = False
+
+    def _on_signal(self, signum, frame) -> None:
+        self.requested = True
+        if self.interrupting:
+            self.interrupting = False
+            raise KeyboardInterrupt
 
 
-@contextmanager
-def until_stopped(context=None) -> Iterator[Stop]:
-    """Ends the block quietly when Ctrl-C, SIGTERM or a shutdown of ``context`` stops it (stopped_by_signal)."""
-    stop = Stop()
-    try:
-        yield stop
-    except BaseException as err:
-        if not stopped_by_signal(err, context):
-            raise
-        stop.stopped = True
+def init_rclpy(args: Optional[Sequence[str]] = None) -> None:
+    """rclpy.init for an executable that handles its signals with StopSignals, with the large-frame transport."""
+    use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
+def ended_by_shutdown(err: BaseException, context) -> bool:
+    """Whether ``err`` is how a shutdown of ``context`` (by another part of the process) surfaces in a spin:
+    ExternalShutdownException, or an rclpy call that failed because the context is down."""
+    return isinstance(err, ExternalShutdownException) or (isinstance(err, Exception) and not context.ok())
 
 
 #: Seconds a finished node keeps spinning, so its last messages reach reliable subscribers.
@@ -96,47 +103,36 @@ LINGER_S = 0.5
 
 
 def spin_until_shutdown(node, finished: Optional[Callable[[], bool]] = None,
-                        executor: Optional[SingleThreadedExecutor] = None) -> int:
-    """Spin ``node`` (in ``executor``, by default a new single-threaded one) until Ctrl-C, SIGTERM, shutdown or
-    ``finished()``, then clean up; returns 0."""
+                        executor: Optional[SingleThreadedExecutor] = None,
+                        stop: Optional[StopSignals] = None) -> int:
+    """Spin ``node`` (in ``executor``, by default a new single-threaded one) until ``stop`` is requested, the
+    context shuts down or ``finished()``, then destroy the executor, the node and the context; returns 0."""
     context = node.context
+    stop = stop if stop is not None else StopSignals()  # not installed: only shutdown or finished() end it
+    executor = executor or SingleThreadedExecutor(context=context)
     try:
-        # Not a `with until_stopped()`: a Ctrl-C can land while such a block is being entered, and escaped it.
-        executor = executor or SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        if finished is None:
-            executor.spin()
-        else:
-            while context.ok() and not finished():
-                executor.spin_once(timeout_sec=0.1)
-            deadline = time.monotonic() + LINGER_S
-            while context.ok() and time.monotonic() < deadline:
-                executor.spin_once(timeout_sec=0.05)
+        while context.ok() and not stop.requested and not (finished is not None and finished()):
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        deadline = time.monotonic() + LINGER_S
+        while finished is not None and context.ok() and not stop.requested and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
     except BaseException as err:
-        if not stopped_by_signal(err, context):
+        if not ended_by_shutdown(err, context):
             raise
     finally:
-        # A second Ctrl-C must not cut the clean-up short: a terminal sends SIGINT to the process
-        # group and `ros2 launch` sends its own, so a launched node often gets two.
-        _ignore_sigint()
-        if executor is not None:
-            executor.shutdown()
+        executor.shutdown()
         node.destroy_node()
         context.try_shutdown()
     return 0
-
-
-def _ignore_sigint() -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def quiet_interrupted_finalizers() -> None:
     """Drop a Ctrl-C that lands in an object's finalizer (e.g. rclpy's ``Future.__del__``) instead of printing it.
 
     Python cannot raise there, so it prints the KeyboardInterrupt with a traceback and goes on; the stop
-    still comes, from rclpy's signal handler shutting the context down. Other unraisable errors are
-    passed to the hook that was in place.
+    still comes, as StopSignals has marked it. Other unraisable errors are passed to the hook that was in
+    place.
     """
     previous = sys.unraisablehook
     if getattr(previous, 'drops_interrupts', False):
@@ -155,26 +151,24 @@ def run(program: str, make_node: Callable[[], Any], args: Optional[Sequence[str]
     """Initialise rclpy with ``args``, make the executable ``program``'s node and spin it until Ctrl-C,
     SIGTERM, shutdown or ``finished(node)``. The exit status: 0, or 1 after a FATAL line for a start-up
     error of ``startup_errors``; a signal while starting (a model load takes seconds) exits 0 too."""
+    stop = StopSignals().install()
     quiet_interrupted_finalizers()
+    node = None
     try:
-        use_large_frame_transport()  # before rclpy.init: Fast DDS reads it then
-        rclpy.init(args=args)
-        # Made before the node, which takes seconds to make: an executor cannot be made once a signal has shut
-        # the context down (and rclpy prints a traceback from the half-made one's __del__).
+        init_rclpy(args)
         executor = SingleThreadedExecutor()
         node = make_node()
+        stop.started()
     except BaseException as err:
-        if stopped_by_signal(err):
+        if node is not None:
+            node.destroy_node()
+        if stop.requested:  # the KeyboardInterrupt, or whatever the interrupted call raised instead
             rclpy.try_shutdown()
             return 0
         if isinstance(err, startup_errors):
             return report_startup_failure(program, err)
         raise
-    try:
-        return spin_until_shutdown(node, None if finished is None else lambda: finished(node), executor)
-    except KeyboardInterrupt:  # a Ctrl-C just before the spin's own handling: the stop, not a failure
-        rclpy.try_shutdown()
-        return 0
+    return spin_until_shutdown(node, None if finished is None else lambda: finished(node), executor, stop)
 
 
 def wants_help(args: Optional[Sequence[str]] = None) -> bool:
