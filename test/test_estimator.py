@@ -140,3 +140,15 @@ def test_infer_batch_gives_each_frame_its_own_people(mobilenet_thin_path, astron
         assert set(result.timings_ms) == set(STAGES)
     assert estimator.infer_batch([]) == []
     estimator.close()
+
+
+def test_the_frame_sizes_inferred_are_remembered_and_warm_ups_are_not(estimator, astronaut):
+    before = estimator.frame_sizes
+    estimator.warm_up_thread()
+    assert estimator.frame_sizes == before
+    odd = np.ascontiguousarray(astronaut[:200, :336])
+    estimator.infer(odd)
+    estimator.infer(astronaut)
+    estimator.infer(odd)
+    assert (336, 200) in estimator.frame_sizes
+    assert len(estimator.frame_sizes) == len(set(estimator.frame_sizes))  # each size once, in order of arrival

@@ -306,6 +306,25 @@ def test_backend_and_precision_reload_and_same_values_reload_nothing(harness, as
         assert harness.node.estimator is running, (name, value)
 
 
+def test_a_reload_readies_the_frame_sizes_the_cameras_send_and_no_others(harness, astronaut):
+    """The new network is made ready for the sizes the node's frames had (their next frame compiles nothing),
+    its warm-up framed as the first of them, and for no usual camera size that no camera here sends."""
+    from tf_pose_ros.estimator import plan_input
+
+    wide = np.ascontiguousarray(cv2.resize(astronaut, (1280, 720)))
+    assert len(harness.send(encode_image_msg(wide, 'bgr8', harness.header())).persons) == 1
+    old = harness.node.estimator
+    assert (1280, 720) in old.frame_sizes and old.backend == 'openvino'
+    assert _set(harness, 'preset', 'fast').successful
+    new = harness.node.estimator
+    assert new is not old and new.frame_sizes == ()
+    expected = {size for frame_size in old.frame_sizes for size in plan_input(new.config, frame_size).sizes}
+    assert set(new.network._requests) == expected  # the engine's compiled input sizes
+    assert len(harness.send(encode_image_msg(wide, 'bgr8', harness.header())).persons) == 1
+    assert set(new.network._requests) == expected  # and the next frame compiled none
+    assert _set(harness, 'preset', 'default').successful
+
+
 def test_reloads_give_the_old_network_back(harness):
     # Alternating resolutions and engines: memory after many reloads stays near that after the first,
     # with the allocator tuned as the pose_estimator executable tunes it.

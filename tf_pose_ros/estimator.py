@@ -18,7 +18,7 @@ from tf_pose_ros.models import DEFAULT_MODEL
 from tf_pose_ros.models.store import find_weights
 from tf_pose_ros.people import PoseResult, persons_from_grouping
 from tf_pose_ros.preprocess import resize_for_network, to_bgr8
-from tf_pose_ros.runtime.warmup import warmup_frame
+from tf_pose_ros.runtime.warmup import CAMERA_FRAME_SIZES, warmup_frame
 
 _LOG = logging.getLogger(__name__)
 STAGES = ('preprocess', 'network', 'postprocess', 'grouping', 'total')
@@ -81,13 +81,15 @@ class PoseEstimator:
                                     flip=flip, preset=preset))
 
     @classmethod
-    def from_config(cls, config: EstimatorConfig) -> 'PoseEstimator':
-        """An estimator running ``config``."""
+    def from_config(cls, config: EstimatorConfig,
+                    warmup_size: Optional[Tuple[int, int]] = None) -> 'PoseEstimator':
+        """An estimator running ``config``, warmed up on the bundled photo as a camera of ``warmup_size``
+        (width, height; by default the commonest camera's, CAMERA_FRAME_SIZES[0]) frames it."""
         estimator = cls.__new__(cls)
-        estimator._setup(config)
+        estimator._setup(config, warmup_size)
         return estimator
 
-    def _setup(self, config: EstimatorConfig) -> None:
+    def _setup(self, config: EstimatorConfig, warmup_size: Optional[Tuple[int, int]] = None) -> None:
         #: The configuration as given; ``config`` is what runs: the preset's precision, scales and
         #: flip written in for this machine (its bf16 form where bf16 runs fast here).
         self.requested = config
@@ -104,6 +106,10 @@ class PoseEstimator:
         self.flip = config.run_flip
         self.keep_aspect = config.run_keep_aspect
         self._plans: Dict[Tuple[int, int], InputPlan] = {}
+        #: The sizes (width, height) of the frames inferred, in the order they first came (the warm-up
+        #: photo aside). Replaced, never changed in place: another thread may read it at any time.
+        self.frame_sizes: Tuple[Tuple[int, int], ...] = ()
+        self._warmup_size = warmup_size or CAMERA_FRAME_SIZES[0]
         #: The network input (width, height) of the last frame inferred and the sizes it ran at, one
         #: per scale (until a frame comes: those of a frame of ``resolution``'s size).
         self.last_input, self.last_sizes = self._unseen_input()
@@ -111,7 +117,7 @@ class PoseEstimator:
         self.weights_path = find_weights(config.model, model_path=config.model_path or None,
                                          model_dir=config.model_dir or None)
         started = time.perf_counter()
-        warm = warmup_frame()
+        warm = warmup_frame(self._warmup_size)
         # Only the warm-up frame's input: a size no frame has asked for compiles when one does.
         sizes = plan_input(config, (warm.shape[1], warm.shape[0])).sizes
         self.network: Optional[Network] = open_network(config, self.weights_path, sizes)
@@ -120,8 +126,7 @@ class PoseEstimator:
         try:
             registry.warmup(config.decoder)
             #: The people found on the warm-up photo (the tracker's warm-up uses them).
-            self.warmup_persons = self.infer(warm).persons
-            self.last_input, self.last_sizes = self._unseen_input()  # the warm-up photo is no camera's frame
+            self.warmup_persons = self._warm_up(warm)
         except BaseException:
             self.close()  # a network that loaded but cannot run gives its memory back at once
             raise
@@ -134,9 +139,16 @@ class PoseEstimator:
 
     def warm_up_thread(self) -> None:
         """Run the warm-up photo in the calling thread (an engine's first call from a new thread sets up
-        that thread's share of its pool) without it counting as a frame's input (``last_input``)."""
-        self.infer(warmup_frame())
+        that thread's share of its pool) without it counting as a frame (``last_input``, ``frame_sizes``)."""
+        self._warm_up(warmup_frame(self._warmup_size))
+
+    def _warm_up(self, frame: np.ndarray):
+        """The persons of ``frame``, inferred as no camera's frame."""
+        seen = self.frame_sizes
+        persons = self.infer(frame).persons
         self.last_input, self.last_sizes = self._unseen_input()
+        self.frame_sizes = seen
+        return persons
 
     def _unseen_input(self) -> Tuple[Tuple[int, int], Tuple[Tuple[int, int], ...]]:
         plan = plan_input(self.config, self.resolution)
@@ -199,7 +211,10 @@ class PoseEstimator:
             return []
         groups: Dict[InputPlan, List[int]] = {}
         for index, image in enumerate(images):
-            groups.setdefault(self.input_plan((image.shape[1], image.shape[0])), []).append(index)
+            frame_size = (image.shape[1], image.shape[0])
+            groups.setdefault(self.input_plan(frame_size), []).append(index)
+            if frame_size not in self.frame_sizes:
+                self.frame_sizes = self.frame_sizes + (frame_size,)
         times = {'preprocess': 0.0, 'network': 0.0, 'postprocess': 0.0}
         found_people: Dict[int, tuple] = {}
         for plan, members in groups.items():

@@ -109,14 +109,17 @@ class ModelSlot:
             return str(err)
         if not self.preloads:
             return ''
-        running = self._estimator.config if self._estimator is not None else None
+        running = self._estimator
+        # The cameras' frame sizes so far: the new network is made ready for exactly those, so their next
+        # frame compiles nothing and no memory goes to shapes no camera sends (none yet: the usual ones).
+        frame_sizes = running.frame_sizes if running is not None else ()
         try:
             # Compared as they run (the preset's form written in): '' and the precision it resolves to are the same.
-            if resolve_preset(wanted) != running:
+            if running is None or resolve_preset(wanted) != running.config:
                 with building_network():
-                    estimator = PoseEstimator.from_config(wanted)
+                    estimator = PoseEstimator.from_config(wanted, frame_sizes[0] if frame_sizes else None)
                     try:
-                        prepare_camera_sizes(estimator)  # a usual camera's first frame then compiles nothing
+                        prepare_camera_sizes(estimator, frame_sizes)
                     except Exception:
                         estimator.close()
                         raise

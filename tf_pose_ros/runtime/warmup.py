@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -37,19 +37,21 @@ def warmup_image() -> np.ndarray:
 CAMERA_FRAME_SIZES = ((640, 480), (1280, 720))
 
 
-def warmup_frame() -> np.ndarray:
-    """The warm-up photo as the commonest camera (CAMERA_FRAME_SIZES[0]) frames it: letterboxed to its shape.
+def warmup_frame(frame_size: Tuple[int, int] = CAMERA_FRAME_SIZES[0]) -> np.ndarray:
+    """The warm-up photo as a camera of ``frame_size`` (width, height; the commonest by default) frames it:
+    letterboxed to its shape.
 
     With keep_aspect the input size follows the frame's shape, so warming up on this frame compiles
     an input a camera uses rather than one for the photo's own 3:1 shape, which no camera sends.
     """
-    width, height = CAMERA_FRAME_SIZES[0]
+    width, height = frame_size
     return letterbox_image(warmup_image(), width / height)[0]
 
 
-def prepare_camera_sizes(estimator) -> float:
-    """Ready ``estimator`` for the usual camera frame shapes (CAMERA_FRAME_SIZES); returns seconds taken."""
-    return estimator.prepare(CAMERA_FRAME_SIZES)
+def prepare_camera_sizes(estimator, frame_sizes: Sequence[Tuple[int, int]] = ()) -> float:
+    """Ready ``estimator`` for frames of ``frame_sizes`` (width, height), or for the usual camera shapes
+    (CAMERA_FRAME_SIZES) where none are given; returns seconds taken."""
+    return estimator.prepare(frame_sizes or CAMERA_FRAME_SIZES)
 
 
 def warm_up_tracking(persons: Sequence) -> float:
