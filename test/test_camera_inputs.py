@@ -9,6 +9,7 @@ real node in this process.
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -244,3 +245,58 @@ def test_a_client_that_waits_for_the_subscription_in_the_graph_gets_its_answer(r
                  what='the Persons answer')
         assert [p for p in answers if p.header.stamp == msg.header.stamp][0].persons  # the astronaut
         assert pose.cameras[0].subscriptions.image.subscription is not None
+
+
+def test_a_switch_while_frames_flow_loses_none(ros_context):
+    """auto starts best effort and switches to reliable once it sees a reliable driver; the switch comes while
+    the driver (a process of its own) already sends. Every frame arrives, once: the best-effort subscription
+    stays until the reliable one is matched. Unsubscribing at once lost the frames of that moment (a
+    test_multi_camera frame in CI)."""
+    import threading
+
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+
+    from tf_pose_ros.ros.adaptive_subscription import AUTO, BEST_EFFORT, RELIABLE, AdaptiveSubscription
+
+    node = Node('switching_input', context=ros_context)
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(node)
+    got = []
+    adaptive = AdaptiveSubscription(node, Image, '/switching/image_raw', lambda msg: got.append(msg.header.stamp),
+                                    AUTO, 5)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.05)
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}
+    # Small frames: best effort delivers them all, so any loss is the switch's.
+    driver = subprocess.Popen(driver_command('/switching/image_raw', 'reliable', '160x120', 30.0, 90,
+                                             wait_subscriber=60.0), env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert adaptive.reliability == BEST_EFFORT
+        wait_for(lambda: len(got) >= 5, timeout=60.0, what='frames through the best-effort subscription')
+        assert adaptive.poll() and adaptive.reliability == RELIABLE  # the switch, while frames flow
+        assert adaptive.switching  # the best-effort subscription stays until the reliable one is matched
+        while driver.poll() is None:
+            adaptive.poll()  # as the node's timer does
+            time.sleep(0.1)
+        assert not adaptive.switching
+        summary = json.loads(driver.stdout.read().strip().splitlines()[-1])
+        wait_for(lambda: len(got) >= summary['published'], timeout=10.0,
+                 what='%d frames (%d so far)' % (summary['published'], len(got)))
+        time.sleep(0.3)
+        assert len(got) == summary['published'] == 90
+        assert len(set((t.sec, t.nanosec) for t in got)) == 90  # none twice
+    finally:
+        driver.kill()
+        driver.wait()
+        stop.set()
+        spinner.join()
+        adaptive.destroy()
+        executor.shutdown()
+        node.destroy_node()

@@ -38,6 +38,12 @@ class Cameras:
                                      harness._keep(self.persons[camera.name]), 10)
         for pub in self.pubs:
             wait_for(lambda pub=pub: pub.get_subscription_count() > 0, what='the node to subscribe')
+        # qos_reliability auto subscribes best effort first and switches to reliable once it sees these
+        # publishers: the frames go out once the reliable subscriptions are matched.
+        for camera in node.cameras[:2]:
+            image = camera.subscriptions.image
+            wait_for(lambda image=image: image.reliability == 'reliable' and image.subscription is not None
+                     and image.subscription.get_publisher_count() > 0, what='the reliable subscription')
         # Both ways: a Persons message published before its subscription is matched is gone.
         for camera in node.cameras:
             publisher = camera.publishers.persons

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
@@ -31,6 +31,10 @@ BEST_EFFORT = 'best_effort'
 #: Parameter value -> QoS reliability of the fixed choices.
 #: Every value of qos_reliability.
 MODES = (AUTO, RELIABLE, BEST_EFFORT)
+#: Seconds the old subscription of a switch stays at most while the new one has not matched every publisher.
+RETIRE_AFTER_S = 2.0
+#: Frames remembered while two subscriptions overlap, so one that both deliver is passed on once.
+_RECENT_FRAMES = 32
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,9 @@ class AdaptiveSubscription:
     ``poll()`` (the owner calls it from a timer) looks at the topic's publishers and subscribes
     again when the reliability they need changed. Until the first publisher appears an auto
     subscription is best effort (it matches any publisher); when publishers go it stays as it is.
-    A switch subscribes anew before it unsubscribes, so a frame sent meanwhile is not lost; a frame
-    both subscriptions deliver during the switch is passed on once.
+    A switch subscribes anew and keeps the old subscription until the new one has matched every
+    publisher (at most RETIRE_AFTER_S), so no frame goes by while discovery matches the new one; a
+    frame both deliver meanwhile is passed on once.
     ``on_incompatible(count, reason)`` hears about publishers this subscription cannot match.
     """
 
@@ -103,8 +108,9 @@ class AdaptiveSubscription:
         self.topic_name: str = resolve_topic(node, topic)
         self.subscription = None
         self.reliability: Optional[str] = None
-        self._last_key: Optional[tuple] = None  # the last frame passed on, while a switch overlaps
-        self._overlap = False
+        self._retiring = None  # the subscription a switch replaces, kept until the new one is matched
+        self._retiring_since = 0.0
+        self._recent: deque = deque(maxlen=_RECENT_FRAMES)  # frames passed on lately, for the overlap
         # rclpy passes the message info only to callbacks that take it; this wrapper always does.
         self._takes_info = len(inspect.signature(callback).parameters) >= 2
         self.publishers: List[PublisherInfo] = []
@@ -132,23 +138,36 @@ class AdaptiveSubscription:
         wanted = self.mode if self.mode != AUTO else reliability_for(self.publishers)
         if wanted is None:  # auto without publishers: keep what there is, best effort at first
             wanted = self.reliability or BEST_EFFORT
-        self._overlap = False  # a poll after a switch: the old subscription is long gone
+        self._retire_when_matched()
         if (wanted == self.reliability and self.subscription is not None):
             return False
         self._subscribe(wanted)
         return True
 
+    @property
+    def switching(self) -> bool:
+        """Whether a switch is under way: the old subscription kept until the new one is matched."""
+        return self._retiring is not None
+
+    def _retire_when_matched(self) -> None:
+        """Unsubscribe the old subscription of a switch once the new one has matched every publisher."""
+        if self._retiring is None:
+            return
+        matched = self.subscription is not None and self.subscription.get_publisher_count() >= len(self.publishers)
+        if matched or time.monotonic() - self._retiring_since > RETIRE_AFTER_S:
+            self._node.destroy_subscription(self._retiring)
+            self._retiring = None
+
     def _subscribe(self, reliability: str) -> None:
-        old = self.subscription
         qos = image_qos(reliability, self._depth)
         events = SubscriptionEventCallbacks(incompatible_qos=self._incompatible)
-        # The new subscription first: a publisher that sends while the two overlap reaches one of them.
-        self._overlap = old is not None
+        if self._retiring is not None:  # a switch during a switch: the oldest goes now
+            self._node.destroy_subscription(self._retiring)
+        # The new subscription first; the old one stays until the new one is matched (poll).
+        self._retiring, self._retiring_since = self.subscription, time.monotonic()
         self.subscription = self._node.create_subscription(
             self._msg_type, self.topic_name, self._deliver, qos, callback_group=self._group,
             event_callbacks=events)
-        if old is not None:
-            self._node.destroy_subscription(old)
         self.reliability = reliability
         self.listening_since = time.monotonic()
         if self._on_change is not None:
@@ -159,9 +178,9 @@ class AdaptiveSubscription:
         header = getattr(msg, 'header', None)
         if header is not None:
             key = (header.stamp.sec, header.stamp.nanosec, header.frame_id)
-            if self._overlap and key == self._last_key:
+            if self._retiring is not None and key in self._recent:
                 return
-            self._last_key = key
+            self._recent.append(key)
         if self._takes_info:
             self._callback(msg, info)
         else:
@@ -203,6 +222,7 @@ class AdaptiveSubscription:
 
     def destroy(self) -> None:
         """Unsubscribe for good."""
-        if self.subscription is not None:
-            self._node.destroy_subscription(self.subscription)
-        self.subscription, self.reliability = None, None
+        for subscription in (self.subscription, self._retiring):
+            if subscription is not None:
+                self._node.destroy_subscription(subscription)
+        self.subscription, self._retiring, self.reliability = None, None, None
